@@ -1,0 +1,97 @@
+"""Command line: python -m analytics {demo,import,kpis} ...
+
+This is what a site runs every month to refresh the data from its ERP exports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+
+from analytics import db
+
+
+def _date(s: str) -> date:
+    try:
+        return date.fromisoformat(s)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"not an ISO date (YYYY-MM-DD): {s!r}") from e
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m analytics", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add_db(p):
+        p.add_argument("--db", help=f"DuckDB file (default: $SOP_DB or {db.DEFAULT_DB})")
+
+    p = sub.add_parser("demo", help="generate the demo company into a database (replaces its data)")
+    add_db(p)
+    p.add_argument("--scale", type=float, default=1.0, help="multiply customers and order lines (80 gives ~10 million lines)")
+    p.add_argument("--seed", type=int, default=42, help="random seed (same seed and as-of give the same company)")
+    p.add_argument("--as-of", type=_date, help="last day of history (default: last day of the previous month)")
+    p.add_argument("--if-missing", action="store_true", help="do nothing if the database already exists")
+
+    p = sub.add_parser("import", help="load a folder of CSV/XLSX/Parquet files named after the contract tables")
+    add_db(p)
+    p.add_argument("folder", help="folder with products.csv, customers.xlsx, orders.parquet, ...")
+    p.add_argument("--mode", choices=["replace", "upsert"], default="replace",
+                   help="replace: the files become the data of the tables they name, all other data tables are emptied; "
+                        "upsert: rows are inserted or replace the row with the same key")
+    p.add_argument("--source", help="name of a saved column mapping to apply (saved from the import page)")
+
+    p = sub.add_parser("kpis", help="compute the KPIs for a date range")
+    add_db(p)
+    p.add_argument("--start", type=_date, required=True, help="first day of the range")
+    p.add_argument("--end", type=_date, required=True, help="last day of the range")
+    p.add_argument("--as-of", type=_date, help="as-of date (default: latest date in the data)")
+    p.add_argument("--lag", type=int, default=1, help="forecast lag in months (default 1)")
+    p.add_argument("--source", default="consensus", help="forecast source (default consensus)")
+    for name in ("family", "sku", "region", "segment", "customer", "work-center"):
+        p.add_argument(f"--{name}", action="append", help=f"filter on {name} (repeat for several)")
+    p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "demo":
+            from analytics import demo
+
+            path = db.resolve_db_path(args.db)
+            if args.if_missing and path.exists():
+                print(f"{path} exists; leaving it as it is.")
+                return 0
+            summary = demo.build_demo(path, scale=args.scale, seed=args.seed, as_of=args.as_of, progress=_progress)
+            print(json.dumps(summary, indent=2, default=str))
+            return 0
+        if args.command == "import":
+            from analytics import ingest
+
+            report = ingest.import_folder(args.db, args.folder, mode=args.mode, source=args.source, progress=_progress)
+            print(report.as_text())
+            return 0 if report.ok else 1
+        if args.command == "kpis":
+            from analytics import kpis
+
+            return kpis.cli(args)
+    except db.DatabaseError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 1
+
+
+def _progress(fraction: float, message: str) -> None:
+    width = 30
+    done = int(round(fraction * width))
+    sys.stderr.write(f"\r[{'#' * done}{'.' * (width - done)}] {fraction:5.0%} {message[:60]:<60}")
+    if fraction >= 1:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,331 @@
+"""Connect, schema, and the one writer path.
+
+Readers and writers never share a file handle:
+
+* Readers (the dashboard, ``kpis`` on the command line) open an in-memory DuckDB
+  and ``ATTACH`` the database file read-only. Many processes can do this at once.
+* Writers (import, demo, targets, mappings) go through :func:`writer`: under an
+  exclusive lock file they copy the database to a temporary file, change the
+  copy in one transaction, checkpoint it, and atomically rename it over the
+  original. A reader that is mid-query keeps reading the old file; the next
+  reader sees the new one. A crash or a ``kill -9`` at any point leaves either
+  the old file or the new one, never a mix: the rename is the commit point.
+
+Every write bumps ``meta.data_version``; the app keys its caches on
+:func:`version_key` (inode + mtime of the file), so a new import shows on the
+next rerun without a restart.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+from analytics.schema import CONTRACT, LOAD_ORDER, create_table_sql
+
+DEFAULT_DB = "data/sop.duckdb"
+SCHEMA_VERSION = 1
+ALIAS = "sop"
+
+
+class DatabaseError(RuntimeError):
+    """A problem with the database file, with a message that says what to do next."""
+
+
+def resolve_db_path(path: str | os.PathLike | None = None) -> Path:
+    """--db argument, else the SOP_DB environment variable, else data/sop.duckdb."""
+    return Path(path or os.environ.get("SOP_DB") or DEFAULT_DB)
+
+
+def version_key(path: str | os.PathLike) -> tuple[int, int, int]:
+    """Changes whenever a writer lands a new file: (inode, mtime_ns, size). Keys caches."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return (0, 0, 0)
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+# --------------------------------------------------------------------------- schema
+
+APP_TABLES_SQL = [
+    """CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)""",
+    # One row per KPI: the target and the amber band (see kpis.traffic_light).
+    """CREATE TABLE IF NOT EXISTS kpi_targets (
+        kpi VARCHAR PRIMARY KEY, target DOUBLE, amber_tolerance DOUBLE,
+        updated_by VARCHAR, updated_at TIMESTAMP)""",
+    # Saved column mappings: per source system and table, source column -> contract column.
+    """CREATE TABLE IF NOT EXISTS column_mappings (
+        source VARCHAR, table_name VARCHAR, mapping_json VARCHAR, updated_at TIMESTAMP,
+        PRIMARY KEY (source, table_name))""",
+    """CREATE TABLE IF NOT EXISTS import_log (
+        import_id BIGINT, imported_at TIMESTAMP, mode VARCHAR, source VARCHAR,
+        tables_json VARCHAR, notes_json VARCHAR)""",
+]
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create contract, app and fact tables that do not exist yet (idempotent)."""
+    for name in LOAD_ORDER:
+        con.execute(create_table_sql(CONTRACT[name]))
+    for sql in APP_TABLES_SQL:
+        con.execute(sql)
+    row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if row is None:
+        con.execute(
+            "INSERT INTO meta VALUES ('schema_version', $v), ('data_version', '0')",
+            {"v": str(SCHEMA_VERSION)},
+        )
+    elif int(row[0]) > SCHEMA_VERSION:
+        raise DatabaseError(
+            f"The database was written by a newer version of this tool (schema {row[0]}, "
+            f"this version knows {SCHEMA_VERSION}). Upgrade the dashboard or point SOP_DB at another file."
+        )
+    rebuild_facts(con, only_missing=True)
+
+
+# Derived, denormalised tables rebuilt in the same transaction as every import.
+# They make KPI queries single-table scans (see kpis.py).
+FACT_SQL = {
+    # grain: one row per order line, with its delivery outcome.
+    "fact_order_lines": """
+        CREATE OR REPLACE TABLE fact_order_lines AS
+        WITH d AS (
+            SELECT d.order_id, d.line_no, d.delivered_date, d.quantity,
+                   coalesce(trim(d.error_code), '') <> '' AS is_error,
+                   sum(d.quantity) OVER (
+                       PARTITION BY d.order_id, d.line_no
+                       ORDER BY d.delivered_date, d.delivery_id
+                       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum_qty
+            FROM deliveries d
+        ), agg AS (
+            SELECT d.order_id, d.line_no,
+                   sum(d.quantity) AS delivered_qty,
+                   count(*) AS n_deliveries,
+                   bool_or(d.is_error) AS has_error,
+                   min(CASE WHEN d.cum_qty >= o.quantity THEN d.delivered_date END) AS completion_date,
+                   sum(CASE WHEN d.delivered_date <= o.promised_date THEN d.quantity ELSE 0 END) AS qty_by_promised,
+                   sum(CASE WHEN d.delivered_date <= o.requested_date THEN d.quantity ELSE 0 END) AS qty_by_requested
+            FROM d JOIN orders o USING (order_id, line_no)
+            GROUP BY d.order_id, d.line_no
+        )
+        SELECT o.order_id, o.line_no, o.customer_id, o.sku,
+               p.family, p.work_center, c.region, c.segment,
+               o.order_date, o.requested_date, o.promised_date,
+               o.quantity, o.unit_price, p.unit_cost,
+               coalesce(a.delivered_qty, 0) AS delivered_qty,
+               coalesce(a.n_deliveries, 0) AS n_deliveries,
+               coalesce(a.has_error, false) AS has_error,
+               a.completion_date,
+               coalesce(a.qty_by_promised, 0) AS qty_by_promised,
+               coalesce(a.qty_by_requested, 0) AS qty_by_requested
+        FROM orders o
+        LEFT JOIN products p USING (sku)
+        LEFT JOIN customers c USING (customer_id)
+        LEFT JOIN agg a USING (order_id, line_no)
+        ORDER BY o.order_date
+    """,
+    # grain: one row per delivery, with the attributes KPIs filter on.
+    "fact_deliveries": """
+        CREATE OR REPLACE TABLE fact_deliveries AS
+        SELECT d.delivery_id, d.order_id, d.line_no, d.ship_date, d.delivered_date, d.quantity,
+               coalesce(trim(d.error_code), '') <> '' AS is_error,
+               o.customer_id, o.sku, p.family, p.work_center, c.region, c.segment, p.unit_cost
+        FROM deliveries d
+        JOIN orders o USING (order_id, line_no)
+        LEFT JOIN products p ON p.sku = o.sku
+        LEFT JOIN customers c ON c.customer_id = o.customer_id
+        ORDER BY d.ship_date
+    """,
+    # grain: one row per sku x month with orders (actual demand = ordered quantity by order_date).
+    "fact_demand_monthly": """
+        CREATE OR REPLACE TABLE fact_demand_monthly AS
+        SELECT o.sku, date_trunc('month', o.order_date)::DATE AS month,
+               sum(o.quantity) AS qty, sum(o.quantity * coalesce(o.unit_price, p.unit_price)) AS revenue
+        FROM orders o LEFT JOIN products p USING (sku)
+        GROUP BY ALL
+        ORDER BY month, sku
+    """,
+}
+
+
+def rebuild_facts(con: duckdb.DuckDBPyConnection, only_missing: bool = False) -> None:
+    """Recompute the derived fact tables from the contract tables."""
+    existing = {
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()"
+        ).fetchall()
+    }
+    for name, sql in FACT_SQL.items():
+        if only_missing and name in existing:
+            continue
+        con.execute(sql)
+
+
+# --------------------------------------------------------------------------- readers
+
+
+def open_reader(path: str | os.PathLike | None = None) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the database file (safe beside other readers and writers).
+
+    Use :func:`cursor` to get a per-thread cursor from it.
+    """
+    p = resolve_db_path(path)
+    if not p.exists():
+        raise DatabaseError(
+            f"No database at {p}. Build the demo company with `python -m analytics demo --db {p}` "
+            f"or import your data with `python -m analytics import --db {p} FOLDER`."
+        )
+    con = duckdb.connect()
+    try:
+        con.execute("ATTACH $p AS sop (READ_ONLY)", {"p": str(p)})
+        con.execute("USE sop")
+        _check_version(con)
+    except duckdb.Error as e:
+        con.close()
+        raise DatabaseError(_explain(p, e)) from e
+    return con
+
+
+def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A cursor for one thread, pointed at the attached database."""
+    cur = con.cursor()
+    cur.execute("USE sop")
+    return cur
+
+
+def _check_version(con: duckdb.DuckDBPyConnection) -> None:
+    try:
+        row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    except duckdb.CatalogException as e:
+        raise DatabaseError("The file is a DuckDB database but not an S&OP dashboard database (no meta table).") from e
+    if row and int(row[0]) > SCHEMA_VERSION:
+        raise DatabaseError(
+            f"The database was written by a newer version of this tool (schema {row[0]}, this version "
+            f"knows {SCHEMA_VERSION}). Upgrade the dashboard or point SOP_DB at another file."
+        )
+
+
+def _explain(path: Path, err: Exception) -> str:
+    msg = str(err)
+    if "lock" in msg.lower():
+        return f"The database {path} is locked by another program ({msg}). Close it and retry."
+    if "not a valid duckdb" in msg.lower() or "corrupt" in msg.lower() or "magic" in msg.lower():
+        return (
+            f"The file {path} is not a readable DuckDB database ({msg}). Restore a backup or rebuild it "
+            f"with `python -m analytics demo --db {path}` / `import`."
+        )
+    if "version" in msg.lower():
+        return f"The database {path} was written by a different DuckDB version ({msg})."
+    return f"Cannot open the database {path}: {msg}"
+
+
+def data_version(con: duckdb.DuckDBPyConnection) -> int:
+    row = con.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()
+    return int(row[0]) if row else 0
+
+
+# --------------------------------------------------------------------------- the writer path
+
+
+@contextlib.contextmanager
+def _exclusive_lock(path: Path) -> Iterator[None]:
+    lock_path = path.with_name(path.name + ".lock")
+    with open(lock_path, "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def writer(path: str | os.PathLike | None = None, *, fresh: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The one way to change the database: copy, change in one transaction, atomic rename.
+
+    ``fresh=True`` starts from an empty database instead of a copy (replace-all
+    imports and the demo builder). If the body raises, nothing changes.
+    """
+    p = resolve_db_path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    with _exclusive_lock(p):
+        fd, tmp_name = tempfile.mkstemp(prefix=p.name + ".", suffix=".writing", dir=p.parent)
+        os.close(fd)
+        tmp = Path(tmp_name)
+        tmp.unlink()
+        try:
+            if p.exists() and not fresh:
+                shutil.copyfile(p, tmp)
+            con = duckdb.connect(str(tmp))
+            try:
+                ensure_schema(con)
+                if fresh and p.exists():
+                    _carry_settings(con, p)
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    yield con
+                    con.execute(
+                        "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) WHERE key = 'data_version'"
+                    )
+                    con.execute(
+                        "INSERT OR REPLACE INTO meta VALUES ('updated_at', $t)",
+                        {"t": datetime.now(timezone.utc).isoformat(timespec="seconds")},
+                    )
+                    con.execute("COMMIT")
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    raise
+                con.execute("CHECKPOINT")
+            finally:
+                con.close()
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, p)  # the commit point
+            dir_fd = os.open(p.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        finally:
+            for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+                if leftover.exists():
+                    leftover.unlink()
+
+
+def _carry_settings(con: duckdb.DuckDBPyConnection, old: Path) -> None:
+    """A fresh (replace-all) database keeps the site's targets, mappings and import log."""
+    con.execute("ATTACH $p AS old_db (READ_ONLY)", {"p": str(old)})
+    try:
+        tables = {
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = 'old_db'"
+            ).fetchall()
+        }
+        for t in ("kpi_targets", "column_mappings", "import_log"):  # constant names
+            if t in tables:
+                con.execute(f"INSERT INTO {t} SELECT * FROM old_db.{t}")
+    finally:
+        con.execute("DETACH old_db")
+
+
+def set_meta(con: duckdb.DuckDBPyConnection, key: str, value) -> None:
+    con.execute(
+        "INSERT OR REPLACE INTO meta VALUES ($k, $v)",
+        {"k": key, "v": value if isinstance(value, str) else json.dumps(value)},
+    )
+
+
+def get_meta(con: duckdb.DuckDBPyConnection, key: str, default=None):
+    row = con.execute("SELECT value FROM meta WHERE key = $k", {"k": key}).fetchone()
+    return row[0] if row else default
