@@ -1,0 +1,39 @@
+"""The global filters: one frozen (hashable) object shared by every page and the CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+# filter field -> (dimension name used in SQL, label)
+DIMENSIONS = {
+    "families": ("family", "Family"),
+    "skus": ("sku", "SKU"),
+    "regions": ("region", "Region"),
+    "segments": ("segment", "Segment"),
+    "customers": ("customer_id", "Customer"),
+    "work_centers": ("work_center", "Work center"),
+}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Selected values per dimension; an empty tuple means "all"."""
+
+    families: tuple[str, ...] = ()
+    skus: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    segments: tuple[str, ...] = ()
+    customers: tuple[str, ...] = ()
+    work_centers: tuple[str, ...] = ()
+
+    def active(self) -> dict[str, tuple[str, ...]]:
+        """Dimension (SQL column name) -> selected values, for the filters that are set."""
+        return {DIMENSIONS[f.name][0]: getattr(self, f.name) for f in fields(self) if getattr(self, f.name)}
+
+    def describe(self) -> str:
+        parts = [f"{DIMENSIONS[f.name][1]}: {', '.join(getattr(self, f.name))}" for f in fields(self) if getattr(self, f.name)]
+        return "; ".join(parts) if parts else "all data"
+
+    @classmethod
+    def from_lists(cls, **kw) -> Filters:
+        return cls(**{k: tuple(sorted(set(v or ()))) for k, v in kw.items()})
