@@ -1,4 +1,4 @@
-"""Command line: python -m analytics {demo,import,kpis} ...
+"""Command line: python -m analytics {demo,import,kpis,docs} ...
 
 This is what a site runs every month to refresh the data from its ERP exports.
 """
@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("family", "sku", "region", "segment", "customer", "work-center"):
         p.add_argument(f"--{name}", action="append", help=f"filter on {name} (repeat for several)")
     p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+
+    p = sub.add_parser("docs", help="regenerate the README's data-contract and KPI-definition sections from the code")
+    p.add_argument("--write", default="README.md", help="the README to update (default README.md)")
     return parser
 
 
@@ -78,6 +81,14 @@ def main(argv: list[str] | None = None) -> int:
             from analytics import kpis
 
             return kpis.cli(args)
+        if args.command == "docs":
+            from pathlib import Path
+
+            from analytics import docs
+
+            docs.write(Path(args.write))
+            print(f"updated {args.write}")
+            return 0
     except db.DatabaseError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

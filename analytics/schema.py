@@ -212,19 +212,20 @@ def create_table_sql(table: Table) -> str:
 
 
 def contract_markdown() -> str:
-    """The contract as Markdown, for the README and the import page."""
+    """The contract as Markdown (column table + one example row per table), for the README and the import page."""
     out = []
     for t in CONTRACT.values():
-        opt = " (optional)" if t.optional else ""
+        opt = " (optional file)" if t.optional else ""
         out.append(f"#### `{t.name}`{opt}\n{t.description}\n")
-        out.append("| column | type | key | required | example | meaning |")
-        out.append("|---|---|---|---|---|---|")
+        out.append("| column | type | key | required | meaning |")
+        out.append("|---|---|---|---|---|")
         for c in t.columns:
             req = "yes" if c.required else "no"
             if c.nullable and c.required:
                 req = "yes (may be empty)"
-            out.append(
-                f"| {c.name} | {c.type} | {'*' if c.key else ''} | {req} | `{c.example}` | {c.description} |"
-            )
-        out.append("")
+            out.append(f"| {c.name} | {c.type} | {'*' if c.key else ''} | {req} | {c.description} |")
+        out.append("\nExample row:\n```csv")
+        out.append(",".join(t.column_names))
+        out.append(",".join(c.example for c in t.columns))
+        out.append("```\n")
     return "\n".join(out)

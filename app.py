@@ -1,0 +1,17 @@
+"""Entry point: page config and navigation. Each page draws the shared sidebar itself (ui.common.page_setup)."""
+
+import streamlit as st
+
+st.set_page_config(page_title="S&OP dashboard", page_icon=":material/insights:", layout="wide")
+
+pages = {
+    "Managers": [
+        st.Page("pages/scorecard.py", title="KPI scorecard", icon=":material/speed:", default=True),
+        st.Page("pages/targets.py", title="Targets & definitions", icon=":material/flag:"),
+    ],
+    "Data": [
+        st.Page("pages/import_data.py", title="Import data", icon=":material/upload_file:"),
+        st.Page("pages/data_audit.py", title="Data audit", icon=":material/fact_check:"),
+    ],
+}
+st.navigation(pages).run()

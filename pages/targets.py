@@ -1,0 +1,51 @@
+"""Targets and thresholds (stored in the database) and the written definition of every KPI."""
+
+import pandas as pd
+import streamlit as st
+
+from analytics import db, kpis
+from analytics.scorecard import definition_markdown
+from ui import common
+
+filters = common.page_setup("Targets & definitions")
+if filters is not None:
+    current = kpis.targets(common.con())
+    rate = {k for k, s in kpis.SPECS.items() if s.unit == kpis.RATE}
+    # Rates are edited in percent, everything else in its own unit.
+    table = pd.DataFrame([
+        {
+            "kpi": k, "KPI": s.label, "unit": "%" if k in rate else kpis.unit_label(s.unit),
+            "direction": {True: "higher is better", False: "lower is better", None: "close to target"}[s.higher_is_better],
+            "target": current[k][0] * (100 if k in rate else 1),
+            "amber band": current[k][1] * (100 if k in rate else 1),
+        }
+        for k, s in kpis.SPECS.items()
+    ])
+    st.write("Green when on target; amber when off by no more than the amber band; red beyond it. "
+             "For 'close to target' KPIs green is within ± the band and amber within ± twice the band.")
+    with st.form("targets_form"):
+        edited = st.data_editor(
+            table, hide_index=True, width="stretch", disabled=["kpi", "KPI", "unit", "direction"], key="tg_editor",
+            column_config={
+                "target": st.column_config.NumberColumn(format="%.2f", required=True),
+                "amber band": st.column_config.NumberColumn(min_value=0.0, format="%.2f", required=True),
+            },
+        )
+        saved = st.form_submit_button("Save targets", type="primary")
+    if saved:
+        rows = {
+            r["kpi"]: (r["target"] / (100 if r["kpi"] in rate else 1), r["amber band"] / (100 if r["kpi"] in rate else 1))
+            for r in edited.to_dict("records")
+        }
+        try:
+            with db.writer(common.db_path()) as con:
+                kpis.set_targets(con, rows, user="local")
+            st.success("Targets saved. The scorecard uses them from now on.")
+        except ValueError as e:
+            st.error(str(e))
+
+    st.header("KPI definitions")
+    st.caption("The same text the scorecard's 'How is this computed' panel, the README and `python -m analytics kpis` use.")
+    for spec in kpis.SPECS.values():
+        with st.expander(spec.label):
+            st.markdown(definition_markdown(spec))

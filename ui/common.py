@@ -1,0 +1,148 @@
+"""What every page shares: the cached read connection, cached queries, the sidebar filters, downloads.
+
+Pages call :func:`page_setup` first; it draws the shared sidebar and returns the Filters. Building the
+sidebar here (called by each page) instead of in app.py keeps pages runnable on their own in AppTest.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import streamlit as st
+
+from analytics import db, exports, kpis, scorecard
+from analytics.filters import DIMENSIONS, Filters
+
+
+def db_path() -> Path:
+    return db.resolve_db_path()
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _reader(path: str, version: tuple) -> duckdb.DuckDBPyConnection:
+    """One read-only connection per database version; a new import lands as a new version."""
+    return db.open_reader(path)
+
+
+def version() -> tuple:
+    return db.version_key(db_path())
+
+
+def con() -> duckdb.DuckDBPyConnection:
+    """A cursor for this script run on the current database version."""
+    return db.cursor(_reader(str(db_path()), version()))
+
+
+def require_data() -> bool:
+    """Show a clear message (not a traceback) when the database is missing or unreadable."""
+    try:
+        c = con()
+        if kpis.default_as_of(c) is None:
+            st.info("The database holds no data yet. Import your files on the **Import data** page, "
+                    "or build the demo company: `python -m analytics demo`.")
+            return False
+        return True
+    except db.DatabaseError as e:
+        st.error(str(e))
+        return False
+
+
+# ---------------------------------------------------------------- cached queries (keyed on the data version)
+
+
+@st.cache_data(ttl=3600, max_entries=64, show_spinner=False)
+def dimension_values(_version: tuple) -> dict[str, list[str]]:
+    c = con()
+    sql = {  # constant queries
+        "families": "SELECT DISTINCT family FROM products ORDER BY 1",
+        "skus": "SELECT sku FROM products ORDER BY 1",
+        "regions": "SELECT DISTINCT region FROM customers ORDER BY 1",
+        "segments": "SELECT DISTINCT segment FROM customers ORDER BY 1",
+        "customers": "SELECT customer_id FROM customers ORDER BY 1",
+        "work_centers": "SELECT DISTINCT work_center FROM products UNION SELECT DISTINCT work_center FROM capacity ORDER BY 1",
+    }
+    return {k: [r[0] for r in c.execute(q).fetchall() if r[0] is not None] for k, q in sql.items()}
+
+
+@st.cache_data(ttl=3600, max_entries=8, show_spinner=False)
+def as_of_default(_version: tuple) -> date:
+    return kpis.default_as_of(con())
+
+
+@st.cache_data(ttl=3600, max_entries=8, show_spinner=False)
+def data_months(_version: tuple) -> list[date]:
+    row = con().execute("SELECT min(order_date), max(order_date) FROM orders").fetchone()
+    if not row or row[0] is None:
+        return []
+    out, m = [], row[0].replace(day=1)
+    while m <= row[1]:
+        out.append(m)
+        m = kpis.add_months(m, 1)
+    return out
+
+
+@st.cache_data(ttl=3600, max_entries=64, show_spinner="Computing the scorecard…")
+def cached_scorecard(_version: tuple, month: date, as_of: date, filters: Filters, lag: int, source: str) -> pd.DataFrame:
+    return scorecard.scorecard(con(), month, as_of, filters, lag, source)
+
+
+@st.cache_data(ttl=3600, max_entries=128, show_spinner="Drilling down…")
+def cached_breakdown(_version: tuple, kpi_id: str, q: kpis.Query, by: str) -> pd.DataFrame:
+    return kpis.kpi_breakdown(con(), kpi_id, q, by)
+
+
+@st.cache_data(ttl=3600, max_entries=32, show_spinner=False)
+def cached_tracking_signals(_version: tuple, q: kpis.Query) -> pd.DataFrame:
+    return kpis.tracking_signals(con(), q)
+
+
+@st.cache_data(ttl=3600, max_entries=32, show_spinner=False)
+def cached_promise_gap(_version: tuple, q: kpis.Query) -> pd.DataFrame:
+    return kpis.promise_gap_distribution(con(), q)
+
+
+# ---------------------------------------------------------------- page frame
+
+
+def page_setup(title: str) -> Filters | None:
+    """Title, shared sidebar filters; returns the Filters or None when there is no data to show."""
+    st.title(title)
+    if not require_data():
+        return None
+    return sidebar_filters()
+
+
+def sidebar_filters() -> Filters:
+    """The global filters. Values live in session state under ``flt_*`` and survive page changes."""
+    options = dimension_values(version())
+    chosen = {}
+    with st.sidebar:
+        st.header("Filters")
+        for field, (_, label) in DIMENSIONS.items():
+            key, keep = f"flt_{field}", f"_keep_flt_{field}"
+            if key not in st.session_state:  # restore after a page change cleaned the widget state
+                st.session_state[key] = [v for v in st.session_state.get(keep, []) if v in options[field]]
+            chosen[field] = st.multiselect(label, options[field], key=key, placeholder="All")
+            st.session_state[keep] = chosen[field]
+        as_of = as_of_default(version())
+        st.caption(f"Data as of **{as_of}** · database `{db_path().name}`")
+    return Filters.from_lists(**chosen)
+
+
+def escape(text) -> str:
+    """User-typed text shown in markdown is escaped."""
+    return html.escape(str(text))
+
+
+def downloads(name: str, df: pd.DataFrame, key: str) -> None:
+    """CSV and Excel download buttons for a table (cells neutralised against formula injection)."""
+    c1, c2, _ = st.columns([1, 1, 4])
+    c1.download_button("⬇ CSV", exports.to_csv_bytes(df), f"{name}.csv", "text/csv", key=f"{key}_csv")
+    c2.download_button(
+        "⬇ Excel", exports.to_excel_bytes({name: df}), f"{name}.xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}_xlsx",
+    )
