@@ -243,7 +243,9 @@ def format_value(spec: KpiSpec, value: float | None) -> str:
         return f"{value * 100:.1f}%"
     if spec.unit == POINTS:
         return f"{value:+.0f}"
-    return f"{value:.1f}"
+    if spec.unit == DAYS:
+        return f"{value:.1f} days"
+    return f"{value:.1f} turns"
 
 
 # ---------------------------------------------------------------------------- query building

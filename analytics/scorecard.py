@@ -60,7 +60,7 @@ def _delta(a, b):
 
 
 def format_delta(spec: kpis.KpiSpec, delta: float | None) -> str | None:
-    if delta is None:
+    if delta is None or pd.isna(delta):
         return None
     if spec.unit == kpis.RATE:
         return f"{delta * 100:+.1f} pts"
