@@ -1,8 +1,8 @@
-"""The scorecard: each KPI for a month against its target, last month and last year, with its trend."""
+"""The scorecard: each KPI for a period against its target, the period before and last year, with its trend."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
 
@@ -10,35 +10,60 @@ from analytics import kpis
 from analytics.filters import Filters
 
 
+def previous_period(start: date, end: date) -> tuple[date, date]:
+    """The period just before [start, end] of the same length: whole months shift by months, else by days."""
+    first, last = kpis.month_range(end)
+    if start.day == 1 and end == last:
+        n = (end.year - start.year) * 12 + end.month - start.month + 1
+        return kpis.add_months(start, -n), kpis.month_range(kpis.add_months(start, -1))[1]
+    days = (end - start).days + 1
+    return start - timedelta(days=days), start - timedelta(days=1)
+
+
+def year_earlier(start: date, end: date) -> tuple[date, date]:
+    """The same period one year earlier (29 February falls back to the 28th)."""
+
+    def back(d: date) -> date:
+        try:
+            return d.replace(year=d.year - 1)
+        except ValueError:
+            return d.replace(year=d.year - 1, day=28)
+
+    if start.day == 1 and end == kpis.month_range(end)[1]:
+        return kpis.add_months(start, -12), kpis.month_range(kpis.add_months(end.replace(day=1), -12))[1]
+    return back(start), back(end)
+
+
 def scorecard(
-    con, month: date, as_of: date, filters: Filters = Filters(), lag: int = 1, source: str = "consensus",
-    n_trend: int = 13,
+    con, start: date, end: date, as_of: date, filters: Filters = Filters(), lag: int = 1,
+    source: str = "consensus", n_trend: int = 13,
 ) -> pd.DataFrame:
-    """grain: one row per KPI.
+    """grain: one row per KPI, for the period [start, end] (a calendar month on the scorecard by default).
 
     Columns: kpi, label, unit, value, numerator, denominator, reason, target, tolerance, light,
-    prev_month, last_year, delta_month, delta_year, trend (list of (month, value) for n_trend months).
-    One query per source for the 13-month trend; the month's values, last month and last year are read
-    from that same trend (and a second query for the year-ago month), so numbers always agree.
+    prev_value (the period just before, same length), last_year (the same period a year earlier),
+    delta_prev, delta_year, trend (list of (month, value) for the n_trend months ending with end's month).
+    Each comparison is computed from its own population, never derived from the others.
     """
     avail = kpis.data_availability(con)
-    q = kpis.Query(*kpis.month_range(month), as_of, filters, lag, source)
-    current = kpis.kpi_values(con, q, availability=avail).set_index("kpi")
-    trend = kpis.kpi_trend(con, month, q, n_months=n_trend, availability=avail)
-    year_ago = kpis.add_months(month, -12)
-    q_year = kpis.Query(*kpis.month_range(year_ago), as_of, filters, lag, source)
-    last_year = kpis.kpi_values(con, q_year, availability=avail).set_index("kpi")["value"]
-    prev = kpis.add_months(month, -1)
+
+    def values(a: date, b: date) -> pd.DataFrame:
+        q = kpis.Query(a, b, as_of, filters, lag, source)
+        return kpis.kpi_values(con, q, availability=avail).set_index("kpi")
+
+    current = values(start, end)
+    prev = values(*previous_period(start, end))["value"]
+    last_year = values(*year_earlier(start, end))["value"]
+    trend = kpis.kpi_trend(con, end.replace(day=1), kpis.Query(start, end, as_of, filters, lag, source),
+                           n_months=n_trend, availability=avail)
     tgt = kpis.targets(con)
     rows = []
     for k, spec in kpis.SPECS.items():
         cur = current.loc[k]
         t = trend[trend["kpi"] == k]
-        series = [] if "month" not in t else [
+        series = sorted(
             (pd.Timestamp(m).date(), v) for m, v in zip(t["month"], t["value"]) if m is not None and pd.notna(m)
-        ]
-        series.sort()
-        prev_val = next((v for m, v in series if m == prev), None)
+        )
         value = cur["value"]
         target, tol = tgt[k]
         rows.append({
@@ -46,8 +71,8 @@ def scorecard(
             "value": value, "numerator": cur["numerator"], "denominator": cur["denominator"],
             "reason": cur["reason"], "target": target, "tolerance": tol,
             "light": kpis.traffic_light(spec, value, target, tol),
-            "prev_month": prev_val, "last_year": last_year.get(k),
-            "delta_month": _delta(value, prev_val), "delta_year": _delta(value, last_year.get(k)),
+            "prev_value": prev.get(k), "last_year": last_year.get(k),
+            "delta_prev": _delta(value, prev.get(k)), "delta_year": _delta(value, last_year.get(k)),
             "trend": series,
         })
     return pd.DataFrame(rows)

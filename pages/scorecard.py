@@ -1,5 +1,6 @@
-"""KPI scorecard: every KPI for a month against target, with trend, drill-down and its definition."""
+"""KPI scorecard: every KPI for a month (or a date range) against target, with trend, drill-down and its definition."""
 
+import pandas as pd
 import streamlit as st
 
 from analytics import charts, kpis
@@ -13,22 +14,31 @@ if filters is not None:
     as_of = common.as_of_default(v)
     months = [m for m in common.data_months(v) if kpis.month_range(m)[0] <= as_of][::-1]
     default_month = kpis.last_complete_month(as_of)
-    c1, c2, c3 = st.columns([2, 1, 1])
-    month = c1.selectbox(
-        "Month", months, index=months.index(default_month) if default_month in months else 0,
-        format_func=lambda m: m.strftime("%B %Y") + (" (incomplete)" if kpis.month_range(m)[1] > as_of else ""),
-        key="sc_month",
-    )
+    c0, c1, c2, c3 = st.columns([1, 2, 1, 1])
+    kind = c0.radio("Period", ["Month", "Date range"], key="sc_period", horizontal=True)
+    if kind == "Month":
+        month = c1.selectbox(
+            "Month", months, index=months.index(default_month) if default_month in months else 0,
+            format_func=lambda m: m.strftime("%B %Y") + (" (incomplete)" if kpis.month_range(m)[1] > as_of else ""),
+            key="sc_month",
+        )
+        start, end = kpis.month_range(month)
+        label, before = f"{month:%B %Y}", "last month"
+    else:
+        picked = c1.date_input("From - to", value=(kpis.add_months(default_month, -2), kpis.month_range(default_month)[1]),
+                               max_value=as_of, key="sc_range")
+        start, end = (picked[0], picked[-1]) if picked else kpis.month_range(default_month)
+        label, before = f"{start} to {end}", "the period before"
     lag = c2.selectbox("Forecast lag (months)", [1, 2, 3], key="sc_lag")
-    source = c3.selectbox("Forecast source", ["consensus", "statistical", "sales"], key="sc_source")
-    card = common.cached_scorecard(v, month, as_of, filters, lag, source)
-    st.caption(f"{month:%B %Y} · {filters.describe()} · as of {as_of} · change vs the month before and the same month last year")
+    source = c3.selectbox("Forecast source", common.forecast_sources(v), key="sc_source")
+    card = common.cached_scorecard(v, start, end, as_of, filters, lag, source)
+    st.caption(f"{label} · {filters.describe()} · as of {as_of} · change vs {before} and the same period last year")
 
     tiles = [r for r in card.to_dict("records") if kpis.SPECS[r["kpi"]].tile]
-    for start in range(0, len(tiles), 4):
-        for col, row in zip(st.columns(4), tiles[start:start + 4]):
+    for i in range(0, len(tiles), 4):
+        for col, row in zip(st.columns(4), tiles[i:i + 4]):
             with col:
-                kpi_tile(row)
+                kpi_tile(row, before)
 
     st.divider()
     labels = {k: s.label for k, s in kpis.SPECS.items()}
@@ -38,12 +48,10 @@ if filters is not None:
     trend_tab, drill_tab, how_tab, table_tab = st.tabs(["Trend", "Drill-down", "How is this computed", "All KPIs"])
 
     with trend_tab:
-        import pandas as pd
-
         trend = pd.DataFrame(row["trend"], columns=["month", "value"])
         st.plotly_chart(charts.kpi_trend_figure(spec, trend, row["target"], row["tolerance"]), width="stretch")
         if kpi_id == "promise_gap_mean_days":
-            q = kpis.Query(*kpis.month_range(month), as_of, filters, lag, source)
+            q = kpis.Query(start, end, as_of, filters, lag, source)
             st.plotly_chart(charts.promise_gap_figure(common.cached_promise_gap(v, q)), width="stretch")
 
     with drill_tab:
@@ -51,7 +59,7 @@ if filters is not None:
         if kpi_id == "capacity_utilisation":
             dims = ["work_center"]
         dim = st.radio("Break down by", dims, format_func=kpis.DIM_LABELS.get, horizontal=True, key="sc_dim")
-        q = kpis.Query(*kpis.month_range(month), as_of, filters, lag, source)
+        q = kpis.Query(start, end, as_of, filters, lag, source)
         bd = common.cached_breakdown(v, kpi_id, q, dim)
         if bd["value"].notna().any():
             st.plotly_chart(charts.breakdown_figure(spec, bd, dim, row["target"], row["tolerance"]), width="stretch")
@@ -61,7 +69,7 @@ if filters is not None:
             st.info(bd["reason"].dropna().iloc[0] if bd["reason"].notna().any() else "No data for this selection.")
         table = bd.drop(columns=["kpi", "unit"])
         st.dataframe(table, width="stretch", hide_index=True)
-        common.downloads(f"{kpi_id}_by_{dim}_{month:%Y-%m}", table, key="sc_bd")
+        common.downloads(f"{kpi_id}_by_{dim}_{start}_{end}", table, key="sc_bd")
         if kpi_id in ("forecast_accuracy", "forecast_bias"):
             st.subheader("Persistent bias: tracking signal over the last 6 months")
             ts = common.cached_tracking_signals(v, q)
@@ -71,7 +79,7 @@ if filters is not None:
     with how_tab:
         st.markdown(definition_markdown(spec))
         st.markdown(
-            f"**This selection ({month:%B %Y}):** value {kpis.format_value(spec, row['value'])}"
+            f"**This selection ({label}):** value {kpis.format_value(spec, row['value'])}"
             f" · numerator {row['numerator']:,.2f} · denominator {row['denominator']:,.2f}"
             if row["value"] == row["value"] and row["value"] is not None
             else f"**This selection:** {row['reason']}"
@@ -82,4 +90,4 @@ if filters is not None:
             shown=[kpis.format_value(kpis.SPECS[k], x) for k, x in zip(card["kpi"], card["value"])]
         )
         st.dataframe(flat, width="stretch", hide_index=True)
-        common.downloads(f"scorecard_{month:%Y-%m}", flat, key="sc_all")
+        common.downloads(f"scorecard_{start}_{end}", flat, key="sc_all")

@@ -74,6 +74,14 @@ def as_of_default(_version: tuple) -> date:
 
 
 @st.cache_data(ttl=3600, max_entries=8, show_spinner=False)
+def forecast_sources(_version: tuple) -> list[str]:
+    """Forecast sources in the data, consensus first (the default for accuracy)."""
+    found = [r[0] for r in con().execute("SELECT DISTINCT source FROM forecasts ORDER BY 1").fetchall()]
+    preferred = [s for s in ("consensus", "statistical", "sales") if s in found]
+    return preferred + [s for s in found if s not in preferred] or ["consensus"]
+
+
+@st.cache_data(ttl=3600, max_entries=8, show_spinner=False)
 def data_months(_version: tuple) -> list[date]:
     row = con().execute("SELECT min(order_date), max(order_date) FROM orders").fetchone()
     if not row or row[0] is None:
@@ -86,8 +94,10 @@ def data_months(_version: tuple) -> list[date]:
 
 
 @st.cache_data(ttl=3600, max_entries=64, show_spinner="Computing the scorecard…")
-def cached_scorecard(_version: tuple, month: date, as_of: date, filters: Filters, lag: int, source: str) -> pd.DataFrame:
-    return scorecard.scorecard(con(), month, as_of, filters, lag, source)
+def cached_scorecard(
+    _version: tuple, start: date, end: date, as_of: date, filters: Filters, lag: int, source: str
+) -> pd.DataFrame:
+    return scorecard.scorecard(con(), start, end, as_of, filters, lag, source)
 
 
 @st.cache_data(ttl=3600, max_entries=128, show_spinner="Drilling down…")

@@ -16,18 +16,18 @@ BADGE = {  # label, icon, colour: never colour alone
 }
 
 
-def kpi_tile(row: dict) -> None:
+def kpi_tile(row: dict, period_word: str = "last month") -> None:
     spec = kpis.SPECS[row["kpi"]]
     has_value = row["value"] is not None and not pd.isna(row["value"])
     trend = [v * 100 if (v is not None and spec.unit == kpis.RATE) else v for _, v in row["trend"]]
     trend = [0 if v is None or pd.isna(v) else v for v in trend]
-    delta = format_delta(spec, row["delta_month"])
+    delta = format_delta(spec, row["delta_prev"])
     colour = "off" if spec.higher_is_better is None else ("normal" if spec.higher_is_better else "inverse")
     with st.container(border=True):
         st.metric(
             spec.label,
             kpis.format_value(spec, row["value"]) if has_value else "n/a",
-            delta=f"{delta} vs last month" if delta else None,
+            delta=f"{delta} vs {period_word}" if delta else None,
             delta_color=colour,
             help=spec.definition,
             chart_data=trend if has_value and len(trend) > 1 else None,

@@ -67,3 +67,21 @@ def test_missing_database_gives_a_message_not_a_traceback(tmp_path, monkeypatch)
     at = run_page("pages/scorecard.py")
     assert not at.exception
     assert "No database at" in at.error[0].value
+
+
+def test_scorecard_date_range_and_every_kpi_panel(app_db):
+    at = run_page("pages/scorecard.py")
+    at.radio(key="sc_period").set_value("Date range")
+    at.run()
+    at.date_input(key="sc_range").set_value((__import__("datetime").date(2026, 2, 1), __import__("datetime").date(2026, 3, 24)))
+    at.run()
+    assert not at.exception
+    assert any("2026-02-01 to 2026-03-24" in c.value for c in at.caption)
+    for kpi in ("forecast_accuracy", "capacity_utilisation", "promise_gap_mean_days", "nps"):
+        at.selectbox(key="sc_kpi").set_value(kpi)
+        at.run()
+        assert not at.exception, kpi
+    # The "how is this computed" panel shows the one written definition from the spec.
+    from analytics.kpis import SPECS
+
+    assert any(SPECS["nps"].definition in m.value for m in at.markdown)
