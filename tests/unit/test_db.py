@@ -1,0 +1,70 @@
+"""The one writer path: all-or-nothing writes, readers undisturbed, clear messages for bad files."""
+
+from __future__ import annotations
+
+import hashlib
+
+import duckdb
+import pytest
+
+from analytics import db, kpis
+
+
+def digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_failed_write_leaves_the_file_byte_for_byte(tiny_db):
+    before = digest(tiny_db)
+    with pytest.raises(RuntimeError):
+        with db.writer(tiny_db) as con:
+            con.execute("DELETE FROM orders")
+            raise RuntimeError("crash in the middle")
+    assert digest(tiny_db) == before
+    assert not list(tiny_db.parent.glob("*.writing")), "no temporary file left behind"
+
+
+def test_reader_keeps_its_snapshot_while_a_writer_lands(tiny_db):
+    reader = db.open_reader(tiny_db)
+    assert db.data_version(reader) == 1
+    with db.writer(tiny_db) as con:
+        con.execute("DELETE FROM surveys")
+    # The open reader still sees the file it opened; a new reader sees the new version.
+    assert reader.execute("SELECT count(*) FROM surveys").fetchone()[0] == 7
+    fresh = db.open_reader(tiny_db)
+    assert fresh.execute("SELECT count(*) FROM surveys").fetchone()[0] == 0
+    assert db.data_version(fresh) == 2
+    assert db.version_key(tiny_db) != (0, 0, 0)
+
+
+def test_replace_all_keeps_targets(tiny_db):
+    with db.writer(tiny_db) as con:
+        kpis.set_targets(con, {"nps": (30.0, 5.0)})
+    with db.writer(tiny_db, fresh=True) as con:
+        con.execute("INSERT INTO products VALUES ('Z', 'z', 'F', 1, 2, 'W', 1)")
+    con = db.open_reader(tiny_db)
+    assert con.execute("SELECT count(*) FROM orders").fetchone()[0] == 0
+    assert kpis.targets(con)["nps"] == (30.0, 5.0)
+
+
+def test_missing_corrupt_and_foreign_files_say_what_to_do(tmp_path):
+    with pytest.raises(db.DatabaseError, match="python -m analytics demo"):
+        db.open_reader(tmp_path / "none.duckdb")
+    bad = tmp_path / "bad.duckdb"
+    bad.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(db.DatabaseError, match="not a readable DuckDB database|Cannot open"):
+        db.open_reader(bad)
+    other = tmp_path / "other.duckdb"
+    c = duckdb.connect(str(other))
+    c.execute("CREATE TABLE x (a INT)")
+    c.close()
+    with pytest.raises(db.DatabaseError, match="not an S&OP dashboard database"):
+        db.open_reader(other)
+
+
+def test_newer_schema_is_refused(tiny_db):
+    c = duckdb.connect(str(tiny_db))
+    c.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    c.close()
+    with pytest.raises(db.DatabaseError, match="newer version"):
+        db.open_reader(tiny_db)
