@@ -25,7 +25,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -259,6 +259,9 @@ def writer(path: str | os.PathLike | None = None, *, fresh: bool = False) -> Ite
     p = resolve_db_path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     with _exclusive_lock(p):
+        # Under the lock no other writer is active: files left by a killed writer can go.
+        for stale in p.parent.glob(p.name + ".*.writing*"):
+            stale.unlink(missing_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=p.name + ".", suffix=".writing", dir=p.parent)
         os.close(fd)
         tmp = Path(tmp_name)
@@ -279,7 +282,7 @@ def writer(path: str | os.PathLike | None = None, *, fresh: bool = False) -> Ite
                     )
                     con.execute(
                         "INSERT OR REPLACE INTO meta VALUES ('updated_at', $t)",
-                        {"t": datetime.now(timezone.utc).isoformat(timespec="seconds")},
+                        {"t": datetime.now(UTC).isoformat(timespec="seconds")},
                     )
                     con.execute("COMMIT")
                 except BaseException:
@@ -315,6 +318,11 @@ def _carry_settings(con: duckdb.DuckDBPyConnection, old: Path) -> None:
         for t in ("kpi_targets", "column_mappings", "import_log"):  # constant names
             if t in tables:
                 con.execute(f"INSERT INTO {t} SELECT * FROM old_db.{t}")
+        if "meta" in tables:  # the data version keeps counting across replace-all writes
+            con.execute(
+                "UPDATE meta SET value = (SELECT value FROM old_db.meta WHERE key = 'data_version') "
+                "WHERE key = 'data_version' AND EXISTS (SELECT 1 FROM old_db.meta WHERE key = 'data_version')"
+            )
     finally:
         con.execute("DETACH old_db")
 

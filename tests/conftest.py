@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from analytics import db  # noqa: E402
+from analytics import db
 
 # The tiny company (as of 2026-03-31). Every KPI test in tests/unit/test_kpis.py works from these rows.
 TINY_ROWS = {

@@ -45,6 +45,8 @@ def test_replace_all_keeps_targets(tiny_db):
     con = db.open_reader(tiny_db)
     assert con.execute("SELECT count(*) FROM orders").fetchone()[0] == 0
     assert kpis.targets(con)["nps"] == (30.0, 5.0)
+    # Fixture write = 1, targets = 2, replace-all = 3: the version keeps counting, caches never see an old number.
+    assert db.data_version(con) == 3
 
 
 def test_missing_corrupt_and_foreign_files_say_what_to_do(tmp_path):
