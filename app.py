@@ -3,6 +3,7 @@
 import streamlit as st
 
 st.set_page_config(page_title="S&OP dashboard", page_icon=":material/insights:", layout="wide")
+st.session_state["_entry_point_ran"] = True  # see ui.common.entry_guard
 
 pages = {
     "Managers": [
@@ -14,4 +15,9 @@ pages = {
         st.Page("pages/data_audit.py", title="Data audit", icon=":material/fact_check:"),
     ],
 }
-st.navigation(pages).run()
+current = st.navigation(pages)
+wanted = st.session_state.pop("_wanted_page", None)  # a deep link that arrived before navigation existed
+for page in (p for group in pages.values() for p in group):
+    if wanted and page.url_path == wanted and page.url_path != current.url_path:
+        st.switch_page(page)
+current.run()

@@ -6,6 +6,7 @@ from analytics import db, ingest
 from analytics.schema import contract_markdown
 from ui import common, importer
 
+common.entry_guard()
 st.title("Import data")
 st.write("Upload one file per table (CSV, Excel or Parquet). Nothing is written until every file passes "
          "validation; then all files land together in one transaction.")
@@ -29,7 +30,8 @@ saved = ingest.load_mappings(common.con(), source) if source and source in sourc
 uploads = st.file_uploader("Files", type=["csv", "xlsx", "parquet"], accept_multiple_files=True, key="im_files")
 frames, names, mappings, read_problems = {}, {}, {}, []
 for upload in uploads or []:
-    with st.container(border=True):
+    known = ingest.table_for_file(upload.name) is not None
+    with st.expander(f"{upload.name}: column mapping", expanded=not known):
         try:
             df = importer.read_upload(upload)
         except ingest.ReadError as e:

@@ -7,6 +7,7 @@ sidebar here (called by each page) instead of in app.py keeps pages runnable on 
 from __future__ import annotations
 
 import html
+import inspect
 from datetime import date
 from pathlib import Path
 
@@ -118,8 +119,26 @@ def cached_promise_gap(_version: tuple, q: kpis.Query) -> pd.DataFrame:
 # ---------------------------------------------------------------- page frame
 
 
+def entry_guard() -> None:
+    """Send a page that Streamlit ran directly (not through app.py) through the entry point.
+
+    With a folder named ``pages/``, Streamlit serves a deep link such as /data_audit from the folder
+    (no navigation, no wide layout) until some session has run app.py. The page remembers where the
+    user wanted to go and hands over to app.py, which runs st.navigation and switches there.
+    """
+    if st.session_state.get("_entry_point_ran"):
+        return
+    for frame in inspect.stack():
+        path = Path(frame.filename)
+        if path.parent.name == "pages":
+            st.session_state["_wanted_page"] = path.stem
+            break
+    st.switch_page("app.py")
+
+
 def page_setup(title: str) -> Filters | None:
     """Title, shared sidebar filters; returns the Filters or None when there is no data to show."""
+    entry_guard()
     st.title(title)
     if not require_data():
         return None

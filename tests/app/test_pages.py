@@ -19,6 +19,7 @@ def app_db(tiny_db, monkeypatch):
 
 def run_page(page: str) -> AppTest:
     at = AppTest.from_file(str(ROOT / page), default_timeout=60)
+    at.session_state["_entry_point_ran"] = True  # as if app.py had run (see ui.common.entry_guard)
     at.run()
     return at
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -32,10 +33,11 @@ def demo_db(tmp_path_factory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def server(demo_db):
+@contextlib.contextmanager
+def run_server(db_path: Path):
+    """`streamlit run app.py` on a free loopback port against ``db_path``; yields the base URL."""
     port = _free_port()
-    env = dict(os.environ, SOP_DB=str(demo_db), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+    env = dict(os.environ, SOP_DB=str(db_path), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
          "--server.address", "127.0.0.1", "--server.port", str(port), "--server.fileWatcherType", "none"],
@@ -52,12 +54,20 @@ def server(demo_db):
     else:
         proc.kill()
         raise RuntimeError("streamlit did not become healthy: " + proc.stdout.read().decode(errors="replace")[-2000:])
-    yield url
-    proc.terminate()
     try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+def server(demo_db):
+    with run_server(demo_db) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
