@@ -38,7 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_db(p)
     p.add_argument("folder", help="folder with products.csv, customers.xlsx, orders.parquet, ...")
     p.add_argument("--mode", choices=["replace", "upsert"], default="replace",
-                   help="replace: the files become the data of the tables they name, all other data tables are emptied; "
+                   help="replace: the folder becomes the data (tables without a file are emptied, except the forecast "
+                        "history, which is kept); "
                         "upsert: rows are inserted or replace the row with the same key")
     p.add_argument("--source", help="name of a saved column mapping to apply (saved from the import page)")
 

@@ -70,6 +70,29 @@ APP_TABLES_SQL = [
     """CREATE TABLE IF NOT EXISTS import_log (
         import_id BIGINT, imported_at TIMESTAMP, mode VARCHAR, source VARCHAR,
         tables_json VARCHAR, notes_json VARCHAR)""",
+    # One row per forecast cell a planner changed (analytics/demand.py): who, when, why, from what to what.
+    # snapshot_date = the consensus snapshot the save wrote; base_* = the snapshot it was copied from.
+    """CREATE TABLE IF NOT EXISTS forecast_overrides (
+        override_id BIGINT PRIMARY KEY, created_at TIMESTAMP, created_by VARCHAR, snapshot_date DATE,
+        level VARCHAR, target VARCHAR, sku VARCHAR, period DATE, base_qty DOUBLE, new_qty DOUBLE,
+        unit VARCHAR, input_value DOUBLE, reason VARCHAR, base_source VARCHAR, base_snapshot_date DATE)""",
+]
+
+
+# Written by forecast runs (analytics/forecasting/batch.py); unique_id = sku, or 'family:<name>'.
+FORECAST_TABLES_SQL = [
+    """CREATE TABLE IF NOT EXISTS forecast_runs (
+        run_id BIGINT PRIMARY KEY, started_at TIMESTAMP, snapshot_date DATE, horizon INTEGER, n_series INTEGER,
+        n_failed INTEGER, seconds DOUBLE, executor VARCHAR, notes_json VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS forecast_leaderboard (
+        run_id BIGINT, unique_id VARCHAR, model VARCHAR, wmape DOUBLE, mase DOUBLE, smape DOUBLE, bias DOUBLE,
+        chosen BOOLEAN, notes VARCHAR, demand_class VARCHAR, reason VARCHAR, error_sigma_lag1 DOUBLE)""",
+    """CREATE TABLE IF NOT EXISTS forecast_intervals (
+        run_id BIGINT, snapshot_date DATE, unique_id VARCHAR, period DATE, model VARCHAR,
+        mean DOUBLE, lo80 DOUBLE, hi80 DOUBLE, lo95 DOUBLE, hi95 DOUBLE)""",
+    """CREATE TABLE IF NOT EXISTS forecast_backtests (
+        run_id BIGINT, unique_id VARCHAR, cutoff_period DATE, period DATE, step INTEGER, model VARCHAR,
+        forecast DOUBLE, y DOUBLE)""",
 ]
 
 
@@ -77,7 +100,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create contract, app and fact tables that do not exist yet (idempotent)."""
     for name in LOAD_ORDER:
         con.execute(create_table_sql(CONTRACT[name]))
-    for sql in APP_TABLES_SQL:
+    for sql in APP_TABLES_SQL + FORECAST_TABLES_SQL:
         con.execute(sql)
     row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     if row is None:
@@ -315,8 +338,12 @@ def _carry_settings(con: duckdb.DuckDBPyConnection, old: Path) -> None:
                 "SELECT table_name FROM duckdb_tables() WHERE database_name = 'old_db'"
             ).fetchall()
         }
-        for t in ("kpi_targets", "column_mappings", "import_log"):  # constant names
-            if t in tables:
+        kept = ("kpi_targets", "column_mappings", "import_log", "forecast_runs", "forecast_leaderboard",
+                "forecast_intervals", "forecast_backtests", "forecast_overrides")
+        new_tables = {r[0] for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()").fetchall()}
+        for t in kept:  # constant names: settings and app-written history survive a replace-all import
+            if t in tables and t in new_tables:
                 con.execute(f"INSERT INTO {t} SELECT * FROM old_db.{t}")
         if "meta" in tables:  # the data version keeps counting across replace-all writes
             con.execute(

@@ -1404,6 +1404,8 @@ def _write(path: Path, val: Validation, mode: str, source: str | None, notes: li
                     con.execute(f"INSERT INTO {t} ({cols}) SELECT {cols} FROM __src")
             finally:
                 con.unregister("__src")
+        if mode == "replace" and "forecasts" not in val.tables and path.exists():
+            notes.extend(_keep_forecast_history(con, path))
         progress(0.7, "rebuilding fact tables")
         db.rebuild_facts(con)
         progress(0.85, "checking the stored data")
@@ -1424,6 +1426,34 @@ def _write(path: Path, val: Validation, mode: str, source: str | None, notes: li
         progress(0.9, "saving")
     progress(1.0, "imported")
     return totals, int(import_id)
+
+
+def _keep_forecast_history(con: duckdb.DuckDBPyConnection, old_path: Path) -> list[str]:
+    """Replace-all without a forecasts file keeps the stored forecast snapshots.
+
+    Forecasts are history the dashboard itself writes (statistical runs, consensus overrides) and that an
+    ERP export does not carry; a monthly refresh must not erase them. Snapshots of SKUs that are no longer
+    in the new products file are dropped, and the note says how many.
+    """
+    previous = db.open_reader(old_path)  # a separate read-only handle: no cross-database work in this transaction
+    try:
+        old = previous.execute("SELECT * FROM forecasts").to_arrow_table()
+    finally:
+        previous.close()
+    total = old.num_rows
+    con.register("__previous_forecasts", old)
+    try:
+        con.execute("INSERT INTO forecasts SELECT f.* FROM __previous_forecasts f "
+                    "WHERE f.sku IN (SELECT sku FROM products)")
+    finally:
+        con.unregister("__previous_forecasts")
+    kept = _one(con, "SELECT count(*) FROM forecasts")[0]
+    if not total:
+        return []
+    note = f"forecasts: no file given, kept the {kept:,} stored forecast rows (the forecast history)"
+    if total > kept:
+        note += f"; dropped {total - kept:,} rows of SKUs no longer in products"
+    return [note]
 
 
 def find_files(folder: str | Path) -> tuple[dict[str, Path], list[Problem], list[str]]:

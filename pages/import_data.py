@@ -22,7 +22,7 @@ c1, c2 = st.columns(2)
 source = c1.selectbox("Source system (its saved column mapping is applied)", sources, index=None,
                       accept_new_options=True, key="im_source", placeholder="e.g. SAP export (type a new name)")
 mode = c2.radio("Mode", ["replace", "upsert"], horizontal=True, key="im_mode", captions=[
-    "the files become the data; tables without a file are emptied",
+    "the files become the data; tables without a file are emptied (the forecast history is kept)",
     "rows are added, or replace the stored row with the same key",
 ])
 saved = ingest.load_mappings(common.con(), source) if source and source in sources else {}

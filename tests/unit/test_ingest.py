@@ -667,3 +667,25 @@ def test_killed_import_leaves_old_or_new_database(tmp_path):
         audit_con.close()
     assert log["import_id"].tolist() == list(range(len(log), 0, -1))  # no gaps, no half-logged import
     assert json.loads(json.dumps(log.loc[0, "tables"]))["orders"] == n_lines
+
+
+def test_replace_without_forecasts_file_keeps_forecast_history(tmp_path):
+    """A monthly ERP refresh (replace, no forecasts file) must not erase the forecasts the app made."""
+    from analytics import db, ingest
+
+    path = tmp_path / "sop.duckdb"
+    folder = write_folder(tmp_path / "m1")
+    (folder / "forecasts.csv").write_text(
+        "snapshot_date,sku,period,source,quantity\n2026-01-31,A1,2026-02-01,consensus,12\n"
+        "2026-01-31,C3,2026-02-01,consensus,7\n", encoding="utf-8")
+    assert ingest.import_folder(path, folder, mode="replace").ok
+    # Next month's export: no forecasts file, and C3 was discontinued (no longer in products).
+    nxt = write_folder(tmp_path / "m2")
+    (nxt / "products.csv").write_text("\n".join(PRODUCTS.splitlines()[:3]) + "\n", encoding="utf-8")
+    (nxt / "orders.csv").write_text("\n".join(ORDERS.splitlines()[:3]) + "\n", encoding="utf-8")
+    (nxt / "deliveries.csv").write_text("\n".join(DELIVERIES.splitlines()[:3]) + "\n", encoding="utf-8")
+    report = ingest.import_folder(path, nxt, mode="replace")
+    assert report.ok, report.as_text()
+    con = db.open_reader(path)
+    assert con.execute("SELECT sku, quantity FROM forecasts").fetchall() == [("A1", 12.0)]
+    assert any("kept the 1 stored forecast rows" in n and "dropped 1" in n for n in report.notes)
