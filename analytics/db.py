@@ -273,11 +273,14 @@ def _exclusive_lock(path: Path) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def writer(path: str | os.PathLike | None = None, *, fresh: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+def writer(
+    path: str | os.PathLike | None = None, *, fresh: bool = False, keep_settings: bool = True
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """The one way to change the database: copy, change in one transaction, atomic rename.
 
-    ``fresh=True`` starts from an empty database instead of a copy (replace-all
-    imports and the demo builder). If the body raises, nothing changes.
+    ``fresh=True`` starts from an empty database instead of a copy (replace-all imports and the demo
+    builder); it still carries the data version and, with ``keep_settings``, the site's targets, mappings,
+    import log and forecast history. If the body raises, nothing changes.
     """
     p = resolve_db_path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
@@ -296,7 +299,7 @@ def writer(path: str | os.PathLike | None = None, *, fresh: bool = False) -> Ite
             try:
                 ensure_schema(con)
                 if fresh and p.exists():
-                    _carry_settings(con, p)
+                    _carry_settings(con, p, keep_settings)
                 con.execute("BEGIN TRANSACTION")
                 try:
                     yield con
@@ -328,7 +331,7 @@ def writer(path: str | os.PathLike | None = None, *, fresh: bool = False) -> Ite
                     leftover.unlink()
 
 
-def _carry_settings(con: duckdb.DuckDBPyConnection, old: Path) -> None:
+def _carry_settings(con: duckdb.DuckDBPyConnection, old: Path, keep_settings: bool = True) -> None:
     """A fresh (replace-all) database keeps the site's targets, mappings and import log."""
     con.execute("ATTACH $p AS old_db (READ_ONLY)", {"p": str(old)})
     try:
@@ -342,7 +345,7 @@ def _carry_settings(con: duckdb.DuckDBPyConnection, old: Path) -> None:
                 "forecast_intervals", "forecast_backtests", "forecast_overrides")
         new_tables = {r[0] for r in con.execute(
             "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()").fetchall()}
-        for t in kept:  # constant names: settings and app-written history survive a replace-all import
+        for t in kept if keep_settings else ():  # constant names: settings and app history survive
             if t in tables and t in new_tables:
                 con.execute(f"INSERT INTO {t} SELECT * FROM old_db.{t}")
         if "meta" in tables:  # the data version keeps counting across replace-all writes

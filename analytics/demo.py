@@ -811,7 +811,7 @@ def build_demo(
     stats = _OrderStats()
     rows: dict[str, int] = {}
 
-    with db.writer(path, fresh=True) as con:
+    with db.writer(path, fresh=True, keep_settings=False) as con:  # a new company: nothing carried but the data version
         con.execute("SET enable_progress_bar = false")  # progress is reported through `progress`
         _insert(con, "products", prod.df)
         _insert(con, "customers", cust.df)
