@@ -1,4 +1,4 @@
-"""Command line: python -m analytics {demo,import,kpis,docs} ...
+"""Command line: python -m analytics {demo,import,kpis,forecast,docs} ...
 
 This is what a site runs every month to refresh the data from its ERP exports.
 """
@@ -54,6 +54,22 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(f"--{name}", action="append", help=f"filter on {name} (repeat for several)")
     p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
 
+    p = sub.add_parser(
+        "forecast",
+        help="forecast every active SKU and family into a new statistical snapshot, or any series from a CSV",
+        description="With --db: forecast every active SKU (and family) from the order history, write a "
+        "'statistical' snapshot dated the as-of date, the model leaderboard and the backtests. With --input: "
+        "forecast a long CSV (series_id, period, value) into --output (series_id, period, model, forecast, "
+        "lo80, hi80, lo95, hi95).",
+    )
+    add_db(p)
+    p.add_argument("--horizon", type=int, default=18, help="months ahead (default 18)")
+    p.add_argument("--as-of", type=_date, help="as-of date (default: latest date in the data)")
+    p.add_argument("--workers", type=int, help="local worker processes (default: one per core)")
+    p.add_argument("--dask", metavar="ADDRESS", help="run the batch on a Dask cluster (e.g. tcp://scheduler:8786)")
+    p.add_argument("--input", help="CSV with series_id, period, value (forecast it instead of the database)")
+    p.add_argument("--output", help="where --input mode writes its forecasts (CSV)")
+
     p = sub.add_parser("docs", help="regenerate the README's data-contract and KPI-definition sections from the code")
     p.add_argument("--write", default="README.md", help="the README to update (default README.md)")
     return parser
@@ -82,6 +98,24 @@ def main(argv: list[str] | None = None) -> int:
             from analytics import kpis
 
             return kpis.cli(args)
+        if args.command == "forecast":
+            from analytics.forecasting import batch
+
+            if args.horizon < 1:
+                print("error: --horizon must be at least 1", file=sys.stderr)
+                return 2
+            if args.input:
+                if not args.output:
+                    print("error: --input needs --output", file=sys.stderr)
+                    return 2
+                out = batch.forecast_csv(args.input, args.output, args.horizon, workers=args.workers,
+                                         dask_address=args.dask, progress=_progress)
+                print(f"wrote {len(out):,} rows for {out['series_id'].nunique():,} series to {args.output}")
+                return 0
+            report = batch.run_forecast(args.db, args.horizon, as_of=args.as_of, workers=args.workers,
+                                        dask_address=args.dask, progress=_progress)
+            print(report.as_text())
+            return 0
         if args.command == "docs":
             from pathlib import Path
 
@@ -90,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
             docs.write(Path(args.write))
             print(f"updated {args.write}")
             return 0
-    except db.DatabaseError as e:
+    except (db.DatabaseError, ValueError, FileNotFoundError) as e:  # bad input: a message, not a traceback
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 1
