@@ -1437,7 +1437,7 @@ def _keep_forecast_history(con: duckdb.DuckDBPyConnection, old_path: Path) -> li
     """
     previous = db.open_reader(old_path)  # a separate read-only handle: no cross-database work in this transaction
     try:
-        old = previous.execute("SELECT * FROM forecasts").to_arrow_table()
+        old = previous.sql("SELECT * FROM forecasts").to_arrow_table()
     finally:
         previous.close()
     total = old.num_rows
