@@ -102,7 +102,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(create_table_sql(CONTRACT[name]))
     for sql in APP_TABLES_SQL + FORECAST_TABLES_SQL:
         con.execute(sql)
-    row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    row = _first_row(con, "SELECT value FROM meta WHERE key = 'schema_version'")
     if row is None:
         con.execute(
             "INSERT INTO meta VALUES ('schema_version', $v), ('data_version', '0')",
@@ -229,7 +229,7 @@ def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
 
 def _check_version(con: duckdb.DuckDBPyConnection) -> None:
     try:
-        row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        row = _first_row(con, "SELECT value FROM meta WHERE key = 'schema_version'")
     except duckdb.CatalogException as e:
         raise DatabaseError("The file is a DuckDB database but not an S&OP dashboard database (no meta table).") from e
     if row and int(row[0]) > SCHEMA_VERSION:
@@ -253,8 +253,15 @@ def _explain(path: Path, err: Exception) -> str:
     return f"Cannot open the database {path}: {msg}"
 
 
+def _first_row(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None):
+    """The first row or None, reading the result to the end: DuckDB 2.0 keeps a half-read result open on
+    the connection (fetchone) and refuses further .sql() work on it."""
+    rows = con.execute(sql, params or {}).fetchall()
+    return rows[0] if rows else None
+
+
 def data_version(con: duckdb.DuckDBPyConnection) -> int:
-    row = con.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()
+    row = _first_row(con, "SELECT value FROM meta WHERE key = 'data_version'")
     return int(row[0]) if row else 0
 
 
@@ -365,5 +372,5 @@ def set_meta(con: duckdb.DuckDBPyConnection, key: str, value) -> None:
 
 
 def get_meta(con: duckdb.DuckDBPyConnection, key: str, default=None):
-    row = con.execute("SELECT value FROM meta WHERE key = $k", {"k": key}).fetchone()
+    row = _first_row(con, "SELECT value FROM meta WHERE key = $k", {"k": key})
     return row[0] if row else default

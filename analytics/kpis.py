@@ -584,9 +584,9 @@ def data_availability(con) -> dict[tuple[str, str | None], bool]:
     out = {}
     for table, column in needed:  # table and column are constants from SPECS
         if column is None:
-            row = con.execute(f"SELECT count(*) > 0 FROM (SELECT 1 FROM {table} LIMIT 1)").fetchone()
+            row = con.execute(f"SELECT count(*) > 0 FROM (SELECT 1 FROM {table} LIMIT 1)").fetchall()[0]
         else:
-            row = con.execute(f"SELECT count(*) > 0 FROM (SELECT 1 FROM {table} WHERE {column} IS NOT NULL LIMIT 1)").fetchone()
+            row = con.execute(f"SELECT count(*) > 0 FROM (SELECT 1 FROM {table} WHERE {column} IS NOT NULL LIMIT 1)").fetchall()[0]
         out[(table, column)] = bool(row[0])
     return out
 
@@ -616,8 +616,8 @@ def default_as_of(con) -> date | None:
             (SELECT max(order_date) FROM orders), (SELECT max(delivered_date) FROM deliveries),
             (SELECT max(ship_date) FROM deliveries), (SELECT max(snapshot_date) FROM inventory),
             (SELECT max(actual_end) FROM production), (SELECT max(survey_date) FROM surveys))"""
-    ).fetchone()
-    return row[0] if row else None
+    ).fetchall()
+    return row[0][0] if row else None
 
 
 # ---------------------------------------------------------------------------- public API
