@@ -10,6 +10,10 @@ pages = {
         st.Page("pages/scorecard.py", title="KPI scorecard", icon=":material/speed:", default=True),
         st.Page("pages/targets.py", title="Targets & definitions", icon=":material/flag:"),
     ],
+    "Planners": [
+        st.Page("pages/demand_workbench.py", title="Demand workbench", icon=":material/query_stats:"),
+        st.Page("pages/forecast_value_added.py", title="Forecast value added", icon=":material/stairs:"),
+    ],
     "Data": [
         st.Page("pages/import_data.py", title="Import data", icon=":material/upload_file:"),
         st.Page("pages/data_audit.py", title="Data audit", icon=":material/fact_check:"),

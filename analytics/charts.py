@@ -65,3 +65,68 @@ def promise_gap_figure(dist: pd.DataFrame) -> go.Figure:
     fig = _layout(fig, "Promise gap: promised minus requested date", "order lines")
     fig.update_xaxes(title="days")
     return fig
+
+
+def forecast_fan_figure(
+    title: str, history: pd.DataFrame, fan: pd.DataFrame, snapshots: pd.DataFrame | None = None,
+    consensus: pd.DataFrame | None = None, direct: pd.DataFrame | None = None,
+) -> go.Figure:
+    """Actuals, the statistical forecast with its 80/95% fan, past snapshots as faint lines, the consensus
+    and (for a family) the direct family-level forecast."""
+    fig = go.Figure()
+    if fan is not None and len(fan):
+        x = pd.to_datetime(fan["period"])
+        for lo, hi, name, alpha in (("lo95", "hi95", "95% interval", 0.15), ("lo80", "hi80", "80% interval", 0.3)):
+            fig.add_trace(go.Scatter(x=x, y=fan[hi], line={"width": 0}, showlegend=False, hoverinfo="skip"))
+            fig.add_trace(go.Scatter(x=x, y=fan[lo], fill="tonexty", fillcolor=f"rgba(0,114,178,{alpha})",
+                                     line={"width": 0}, name=name))
+        fig.add_trace(go.Scatter(x=x, y=fan["mean"], name="statistical forecast",
+                                 line={"color": BLUE, "width": 3}))
+    if snapshots is not None and len(snapshots):
+        for i, (snap, g) in enumerate(snapshots.groupby("snapshot_date")):
+            fig.add_trace(go.Scatter(x=pd.to_datetime(g["period"]), y=g["quantity"], name="past snapshots",
+                                     legendgroup="past", showlegend=i == 0, opacity=0.35,
+                                     line={"color": GREY, "width": 1}, hovertemplate=f"snapshot {snap}: %{{y:,.0f}}"))
+    if consensus is not None and len(consensus):
+        fig.add_trace(go.Scatter(x=pd.to_datetime(consensus["period"]), y=consensus["quantity"], name="consensus",
+                                 line={"color": ORANGE, "width": 3, "dash": "dash"}))
+    if direct is not None and len(direct):
+        fig.add_trace(go.Scatter(x=pd.to_datetime(direct["period"]), y=direct["mean"], name="direct family forecast",
+                                 line={"color": GREEN, "width": 2, "dash": "dot"}))
+    fig.add_trace(go.Scatter(x=pd.to_datetime(history["month"]), y=history["actual"], name="actual orders",
+                             line={"color": "#000000", "width": 2}, mode="lines+markers", marker={"size": 5}))
+    return _layout(fig, title, "units", height=460)
+
+
+def backtest_figure(bt: pd.DataFrame, history: pd.DataFrame, model: str) -> go.Figure:
+    """Backtest forecasts of one model from each origin against the actuals."""
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=pd.to_datetime(history["month"]), y=history["actual"], name="actual orders",
+                             line={"color": "#000000", "width": 2}))
+    palette = [BLUE, ORANGE, GREEN, VERMILLION, SKY, GREY]
+    for i, (cut, g) in enumerate(bt.groupby("cutoff_period")):
+        fig.add_trace(go.Scatter(x=pd.to_datetime(g["period"]), y=g["forecast"], name=f"from {cut:%b %Y}",
+                                 line={"color": palette[i % len(palette)], "width": 2, "dash": "dash"}))
+    return _layout(fig, f"Backtest of {model}: forecasts made at earlier origins", "units", height=380)
+
+
+def fva_figure(df: pd.DataFrame, title: str) -> go.Figure:
+    """The FVA stairstep: accuracy per step (naive -> statistical -> sales -> consensus), one group per lag."""
+    fig = go.Figure()
+    colours = {"naive": GREY, "statistical": BLUE, "sales": ORANGE, "consensus": GREEN}
+    for step, g in df.groupby("step", sort=False):
+        fig.add_trace(go.Bar(x=[f"lag {lag}" for lag in g["lag"]], y=g["accuracy"] * 100, name=step,
+                             marker_color=colours.get(step, SKY),
+                             text=[f"{a * 100:.1f}%" for a in g["accuracy"]], textposition="outside"))
+    fig.update_layout(barmode="group")
+    return _layout(fig, title, "forecast accuracy %", height=400)
+
+
+def accuracy_by_lag_figure(df: pd.DataFrame) -> go.Figure:
+    """Accuracy trend by month, one line per lag."""
+    fig = go.Figure()
+    palette = [BLUE, ORANGE, GREEN, VERMILLION, SKY, GREY]
+    for i, (lag, g) in enumerate(df.groupby("lag")):
+        fig.add_trace(go.Scatter(x=pd.to_datetime(g["month"]), y=g["accuracy"] * 100, name=f"lag {lag}",
+                                 mode="lines+markers", line={"color": palette[i % len(palette)], "width": 2}))
+    return _layout(fig, "Forecast accuracy by lag", "accuracy %", height=380)

@@ -175,3 +175,15 @@ def downloads(name: str, df: pd.DataFrame, key: str) -> None:
         "⬇ Excel", exports.to_excel_bytes({name: df}), f"{name}.xlsx",
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}_xlsx",
     )
+
+
+def run_forecast_button(key: str) -> None:
+    """Start a statistical forecast run from the app, with a progress bar; pages show it when it lands."""
+    from analytics.forecasting import batch
+
+    if st.button("Run the statistical forecast now", key=key, help="Forecasts every active SKU and family; "
+                 "the dashboard keeps working and shows the new snapshot when it lands."):
+        bar = st.progress(0.0, text="Starting the forecast run…")
+        report = batch.run_forecast(db_path(), progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
+        st.cache_data.clear()
+        st.success(report.as_text())

@@ -8,7 +8,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGES = ["pages/scorecard.py", "pages/targets.py", "pages/import_data.py", "pages/data_audit.py"]
+PAGES = ["pages/scorecard.py", "pages/targets.py", "pages/import_data.py", "pages/data_audit.py",
+         "pages/demand_workbench.py", "pages/forecast_value_added.py"]
 
 
 @pytest.fixture()

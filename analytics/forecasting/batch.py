@@ -1,0 +1,311 @@
+"""Forecast runs: every active SKU (and every family, directly) through the automatic pipeline, in parallel.
+
+The work is spread over any ``concurrent.futures.Executor``: a local ``ProcessPoolExecutor`` by default,
+or a Dask cluster's executor (``dask.distributed.Client(address).get_executor()``) with ``--dask ADDRESS``,
+which is how a site with 100,000 SKUs outgrows one machine. Series travel in chunks so that process and
+network overhead stay small against the model fits.
+
+A run writes, in one transaction through :func:`analytics.db.writer` (so the dashboard keeps reading the
+previous data until the new file lands):
+
+* ``forecasts``: a ``statistical`` snapshot dated the as-of date (the mean forecast per SKU and month);
+* ``forecast_runs``: one row per run (when, horizon, series, failures, seconds, executor);
+* ``forecast_leaderboard``: per SKU and candidate model the backtest WMAPE, MASE, sMAPE, bias, chosen yes/no,
+  fallback notes, the demand class, the reason for the choice and the lag-1 error spread (for safety stock);
+* ``forecast_intervals``: the chosen model's mean and 80/95% bounds per SKU (and family) and month;
+* ``forecast_backtests``: the backtest forecasts against actuals, per SKU, origin and model.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import json
+import math
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analytics import db, kpis
+
+Progress = Callable[[float, str], None]
+FAMILY_PREFIX = "family:"  # unique_id of a family-level series in forecast_intervals / leaderboard
+
+
+# --------------------------------------------------------------------------------------- history
+
+
+def demand_history(con, last_month: date, level: str = "sku") -> pd.DataFrame:
+    """grain: one row per series x month: unique_id, ds (month start), y (ordered quantity, zero-filled).
+
+    Each series runs from its first month with orders to ``last_month`` (the last complete month).
+    ``level='family'`` sums the SKUs of each family (unique_id = 'family:<name>').
+    """
+    key = "d.sku" if level == "sku" else "'" + FAMILY_PREFIX + "' || p.family"  # constant expressions
+    sql = f"""
+        WITH demand AS (  -- grain: series x month with orders
+            SELECT {key} AS unique_id, d.month, sum(d.qty) AS qty
+            FROM fact_demand_monthly d JOIN products p USING (sku)
+            WHERE d.month <= $last
+            GROUP BY ALL
+        ), spans AS (  -- grain: series
+            SELECT unique_id, min(month) AS first_month FROM demand GROUP BY unique_id
+        )
+        SELECT s.unique_id, CAST(g.ds AS DATE) AS ds, coalesce(d.qty, 0) AS y
+        FROM spans s,
+             LATERAL (SELECT unnest(generate_series(s.first_month, $last::DATE, INTERVAL 1 MONTH)) AS ds) g
+        LEFT JOIN demand d ON d.unique_id = s.unique_id AND d.month = CAST(g.ds AS DATE)
+        ORDER BY s.unique_id, ds
+    """
+    return con.execute(sql, {"last": last_month}).df()
+
+
+# --------------------------------------------------------------------------------------- workers
+
+
+@dataclass
+class SeriesResult:
+    """What a worker sends back for one series (plain frames: cheap to pickle)."""
+
+    unique_id: str
+    ok: bool
+    demand_class: str = ""
+    chosen: str = ""
+    reason: str = ""
+    forecast: pd.DataFrame | None = None
+    leaderboard: pd.DataFrame | None = None
+    backtest: pd.DataFrame | None = None
+    error_sigma_lag1: float = math.nan
+    fallbacks: list[str] = field(default_factory=list)
+    error: str = ""
+
+
+def forecast_chunk(chunk: list[tuple[str, np.ndarray]], h: int, n_windows: int, season_length: int) -> list[SeriesResult]:
+    """Forecast a list of (unique_id, y) in one worker. Top-level so that it pickles for processes and Dask."""
+    from analytics.forecasting.auto import auto_forecast
+
+    out = []
+    for uid, y in chunk:
+        try:
+            r = auto_forecast(np.asarray(y, dtype=float), h, season_length=season_length, n_windows=n_windows)
+            out.append(SeriesResult(uid, True, r.demand_class, r.chosen, r.reason, r.forecast, r.leaderboard,
+                                    r.backtest, float(r.error_sigma_lag1), list(r.fallbacks)))
+        except Exception as e:  # noqa: BLE001 - one bad series must not stop a run of thousands
+            out.append(SeriesResult(uid, False, error=f"{type(e).__name__}: {e}"))
+    return out
+
+
+@contextlib.contextmanager
+def make_executor(workers: int | None = None, dask_address: str | None = None) -> Iterator[tuple[cf.Executor, str]]:
+    """A process pool on this machine, or the executor of a Dask cluster at ``dask_address``."""
+    if dask_address:
+        from distributed import Client
+
+        client = Client(dask_address)
+        try:
+            yield client.get_executor(), f"dask {dask_address} ({len(client.scheduler_info()['workers'])} workers)"
+        finally:
+            client.close()
+    else:
+        n = workers or os.cpu_count() or 1
+        # spawn, not fork: the dashboard calls this from a multi-threaded server process.
+        with cf.ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn")) as ex:
+            yield ex, f"processes x{n}"
+
+
+def run_series(
+    series: list[tuple[str, np.ndarray]], h: int, executor: cf.Executor, *, n_windows: int = 3,
+    season_length: int = 12, chunk_size: int | None = None, progress: Progress | None = None,
+) -> list[SeriesResult]:
+    """Forecast every series on ``executor``, reporting progress as chunks complete."""
+    if not series:
+        return []
+    n_workers = getattr(executor, "_max_workers", 4) or 4
+    size = chunk_size or max(1, min(50, math.ceil(len(series) / (n_workers * 4))))
+    chunks = [series[i:i + size] for i in range(0, len(series), size)]
+    futures = [executor.submit(forecast_chunk, c, h, n_windows, season_length) for c in chunks]
+    results, done = [], 0
+    for fut in cf.as_completed(futures):
+        part = fut.result()
+        results.extend(part)
+        done += len(part)
+        if progress:
+            progress(done / len(series), f"forecast {done:,} of {len(series):,} series")
+    order = {uid: i for i, (uid, _) in enumerate(series)}
+    return sorted(results, key=lambda r: order[r.unique_id])
+
+
+# --------------------------------------------------------------------------------------- frames
+
+
+def _month_list(first: date, n: int) -> list[date]:
+    return [kpis.add_months(first, i) for i in range(n)]
+
+
+def result_frames(results: list[SeriesResult], history: dict[str, list[date]], first_period: date,
+                  run_id: int, snapshot_date: date) -> dict[str, pd.DataFrame]:
+    """Turn worker results into the rows of the run's tables (periods as dates)."""
+    intervals, boards, backtests = [], [], []
+    for r in results:
+        if not r.ok:
+            continue
+        f = r.forecast.copy()
+        f["period"] = _month_list(first_period, len(f))
+        f["unique_id"] = r.unique_id
+        intervals.append(f[["unique_id", "period", "mean", "lo80", "hi80", "lo95", "hi95"]].assign(model=r.chosen))
+        b = r.leaderboard.copy()
+        b["unique_id"] = r.unique_id
+        b["demand_class"] = r.demand_class
+        b["reason"] = np.where(b["chosen"], r.reason, "")
+        b["error_sigma_lag1"] = np.where(b["chosen"], r.error_sigma_lag1, np.nan)
+        boards.append(b)
+        if r.backtest is not None and len(r.backtest):
+            bt = r.backtest.copy()
+            months = history[r.unique_id]
+            bt["cutoff_period"] = [months[int(c)] for c in bt["cutoff"]]
+            bt["period"] = [kpis.add_months(months[int(c)], int(s)) for c, s in zip(bt["cutoff"], bt["step"])]
+            bt["unique_id"] = r.unique_id
+            backtests.append(bt)
+    cols_i = ["unique_id", "period", "model", "mean", "lo80", "hi80", "lo95", "hi95"]
+    cols_b = ["unique_id", "model", "wmape", "mase", "smape", "bias", "chosen", "notes", "demand_class",
+              "reason", "error_sigma_lag1"]
+    cols_t = ["unique_id", "cutoff_period", "period", "step", "model", "forecast", "y"]
+    out = {
+        "forecast_intervals": pd.concat(intervals, ignore_index=True)[cols_i] if intervals else pd.DataFrame(columns=cols_i),
+        "forecast_leaderboard": pd.concat(boards, ignore_index=True)[cols_b] if boards else pd.DataFrame(columns=cols_b),
+        "forecast_backtests": pd.concat(backtests, ignore_index=True)[cols_t] if backtests else pd.DataFrame(columns=cols_t),
+    }
+    for name, df in out.items():
+        df.insert(0, "run_id", run_id)
+        if name == "forecast_intervals":
+            df.insert(1, "snapshot_date", snapshot_date)
+    return out
+
+
+# --------------------------------------------------------------------------------------- the run
+
+
+@dataclass
+class RunReport:
+    run_id: int
+    snapshot_date: date
+    horizon: int
+    n_series: int
+    n_failed: int
+    seconds: float
+    executor: str
+    failures: list[str]
+
+    def as_text(self) -> str:
+        lines = [f"Forecast run #{self.run_id}: snapshot {self.snapshot_date}, horizon {self.horizon} months, "
+                 f"{self.n_series:,} series in {self.seconds:.1f} s on {self.executor}; {self.n_failed} failed."]
+        lines += [f"  failed: {f}" for f in self.failures[:20]]
+        return "\n".join(lines)
+
+
+def run_forecast(
+    db_path: str | Path | None = None, horizon: int = 18, *, as_of: date | None = None, workers: int | None = None,
+    dask_address: str | None = None, executor: cf.Executor | None = None, n_windows: int = 3,
+    progress: Progress | None = None,
+) -> RunReport:
+    """Forecast every active SKU and every family, then write the snapshot, leaderboard and backtests."""
+    t0 = time.perf_counter()
+    path = db.resolve_db_path(db_path)
+    reader = db.open_reader(path)
+    try:
+        as_of = as_of or kpis.default_as_of(reader)
+        if as_of is None:
+            raise db.DatabaseError("The database holds no orders to forecast from.")
+        last_month = kpis.last_complete_month(as_of)
+        hist = pd.concat([demand_history(reader, last_month, "sku"), demand_history(reader, last_month, "family")])
+    finally:
+        reader.close()
+    series, months = [], {}
+    for uid, g in hist.groupby("unique_id", sort=True):
+        series.append((str(uid), g["y"].to_numpy(dtype=float)))
+        months[str(uid)] = [pd.Timestamp(d).date() for d in g["ds"]]
+    if progress:
+        progress(0.0, f"{len(series):,} series to forecast")
+
+    def go(ex: cf.Executor, label: str) -> tuple[list[SeriesResult], str]:
+        return run_series(series, horizon, ex, n_windows=n_windows, progress=progress), label
+
+    if executor is not None:
+        results, label = go(executor, type(executor).__name__)
+    else:
+        with make_executor(workers, dask_address) as (ex, label):
+            results, label = go(ex, label)
+    failures = [f"{r.unique_id}: {r.error}" for r in results if not r.ok]
+    first_period = kpis.add_months(last_month, 1)
+    with db.writer(path) as con:
+        run_id = int(con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM forecast_runs").fetchall()[0][0])
+        frames = result_frames(results, months, first_period, run_id, as_of)
+        fc = frames["forecast_intervals"]
+        sku_rows = fc[~fc["unique_id"].str.startswith(FAMILY_PREFIX)]
+        snapshot = pd.DataFrame({"snapshot_date": as_of, "sku": sku_rows["unique_id"], "period": sku_rows["period"],
+                                 "source": "statistical", "quantity": sku_rows["mean"].astype(float)})
+        con.execute("DELETE FROM forecasts WHERE source = 'statistical' AND snapshot_date = $d", {"d": as_of})
+        con.register("snapshot_rows", snapshot)
+        con.execute("INSERT INTO forecasts SELECT snapshot_date, sku, period, source, quantity FROM snapshot_rows")
+        for name, df in frames.items():  # constant table names
+            con.register("run_rows", df)
+            con.execute(f"INSERT INTO {name} SELECT * FROM run_rows")
+            con.unregister("run_rows")
+        seconds = time.perf_counter() - t0
+        con.execute(
+            "INSERT INTO forecast_runs VALUES ($id, $at, $snap, $h, $n, $failed, $s, $ex, $notes)",
+            {"id": run_id, "at": datetime.now(UTC).replace(tzinfo=None), "snap": as_of, "h": horizon,
+             "n": len(series), "failed": len(failures), "s": seconds, "ex": label, "notes": json.dumps(failures[:100])},
+        )
+    if progress:
+        progress(1.0, f"snapshot {as_of} written")
+    return RunReport(run_id, as_of, horizon, len(series), len(failures), time.perf_counter() - t0, label, failures)
+
+
+# --------------------------------------------------------------------------------------- CSV mode
+
+
+def forecast_csv(input_path: str | Path, output_path: str | Path, horizon: int, *, workers: int | None = None,
+                 dask_address: str | None = None, progress: Progress | None = None) -> pd.DataFrame:
+    """Forecast monthly series from a long CSV (series_id, period, value) into a CSV with
+    series_id, period, model, forecast, lo80, hi80, lo95, hi95. Gaps between months count as 0."""
+    raw = pd.read_csv(input_path, dtype={"series_id": str})
+    missing = {"series_id", "period", "value"} - set(raw.columns)
+    if missing:
+        raise ValueError(f"{input_path}: missing column(s) {', '.join(sorted(missing))} "
+                         "(expected series_id, period, value)")
+    raw["period"] = pd.to_datetime(raw["period"], errors="coerce")
+    bad = raw[raw["period"].isna() | pd.to_numeric(raw["value"], errors="coerce").isna()]
+    if len(bad):
+        row = int(bad.index[0]) + 2
+        raise ValueError(f"{input_path} row {row}: period must be a date and value a number")
+    raw["value"] = pd.to_numeric(raw["value"])
+    raw["month"] = raw["period"].dt.to_period("M")
+    series, firsts = [], {}
+    for sid, g in raw.groupby("series_id", sort=True):
+        m = g.groupby("month")["value"].sum()
+        full = m.reindex(pd.period_range(m.index.min(), m.index.max(), freq="M"), fill_value=0.0)
+        series.append((str(sid), full.to_numpy(dtype=float)))
+        firsts[str(sid)] = full.index.max() + 1
+    with make_executor(workers, dask_address) as (ex, _):
+        results = run_series(series, horizon, ex, progress=progress)
+    rows = []
+    for r in results:
+        if not r.ok:
+            raise RuntimeError(f"series {r.unique_id}: {r.error}")
+        periods = pd.period_range(firsts[r.unique_id], periods=horizon, freq="M").to_timestamp().date
+        f = r.forecast
+        rows.append(pd.DataFrame({"series_id": r.unique_id, "period": periods, "model": r.chosen,
+                                  "forecast": f["mean"], "lo80": f["lo80"], "hi80": f["hi80"],
+                                  "lo95": f["lo95"], "hi95": f["hi95"]}))
+    out = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
+        columns=["series_id", "period", "model", "forecast", "lo80", "hi80", "lo95", "hi95"])
+    out.to_csv(output_path, index=False)
+    return out

@@ -1,0 +1,136 @@
+"""Queries behind the planner's demand workbench: history, the latest run's forecast fan, past snapshots,
+backtests, the leaderboard, and bottom-up against direct family forecasts.
+
+A "series" is a SKU (``level='sku'``), a family (``level='family'``) or everything (``level='total'``).
+Family and total forecasts are bottom-up sums of the SKU forecasts; the direct family forecast (the family's
+own history through the same automatic pipeline) is shown beside them.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+
+from analytics.forecasting.batch import FAMILY_PREFIX
+
+LEVELS = ("sku", "family", "total")
+
+
+def _sku_filter(level: str, key: str | None) -> tuple[str, dict]:
+    """A constant SQL predicate on products alias p, with its parameters."""
+    if level == "sku":
+        return "p.sku = $key", {"key": key}
+    if level == "family":
+        return "p.family = $key", {"key": key}
+    return "true", {}
+
+
+def latest_run(con) -> dict | None:
+    """The newest forecast run (run_id, snapshot_date, horizon, n_series, n_failed, seconds, executor)."""
+    df = con.execute("SELECT * FROM forecast_runs ORDER BY run_id DESC LIMIT 1").df()
+    return None if df.empty else df.iloc[0].to_dict()
+
+
+def history(con, level: str, key: str | None, last_month: date) -> pd.DataFrame:
+    """grain: one row per month up to ``last_month``: month, actual (ordered quantity)."""
+    pred, params = _sku_filter(level, key)
+    sql = f"""
+        SELECT d.month, sum(d.qty) AS actual
+        FROM fact_demand_monthly d JOIN products p USING (sku)
+        WHERE {pred} AND d.month <= $last
+        GROUP BY d.month ORDER BY d.month
+    """
+    return con.execute(sql, params | {"last": last_month}).df()
+
+
+def forecast_fan(con, level: str, key: str | None, run_id: int) -> pd.DataFrame:
+    """grain: one row per future month: period, mean, lo80, hi80, lo95, hi95 of the run's chosen models.
+
+    For a family or the total the mean is the bottom-up sum of the SKU means; the bounds are summed too,
+    which overstates the spread (errors of different SKUs partly cancel) and is labelled so on screen.
+    """
+    pred, params = _sku_filter(level, key)
+    sql = f"""
+        SELECT i.period, sum(i.mean) AS mean, sum(i.lo80) AS lo80, sum(i.hi80) AS hi80,
+               sum(i.lo95) AS lo95, sum(i.hi95) AS hi95, count(*) AS skus
+        FROM forecast_intervals i JOIN products p ON p.sku = i.unique_id
+        WHERE i.run_id = $run AND {pred}
+        GROUP BY i.period ORDER BY i.period
+    """
+    return con.execute(sql, params | {"run": run_id}).df()
+
+
+def direct_family_forecast(con, family: str, run_id: int) -> pd.DataFrame:
+    """grain: one row per future month of the family's own (direct) forecast."""
+    return con.execute(
+        "SELECT period, mean, lo80, hi80, lo95, hi95, model FROM forecast_intervals "
+        "WHERE run_id = $run AND unique_id = $uid ORDER BY period",
+        {"run": run_id, "uid": FAMILY_PREFIX + family},
+    ).df()
+
+
+def past_snapshots(con, level: str, key: str | None, source: str, before: date, n: int = 6) -> pd.DataFrame:
+    """grain: snapshot x period: the ``n`` latest snapshots of ``source`` dated before ``before``."""
+    pred, params = _sku_filter(level, key)
+    sql = f"""
+        WITH snaps AS (
+            SELECT DISTINCT snapshot_date FROM forecasts
+            WHERE source = $source AND snapshot_date < $before
+            ORDER BY snapshot_date DESC LIMIT $n
+        )
+        SELECT f.snapshot_date, f.period, sum(f.quantity) AS quantity
+        FROM forecasts f JOIN snaps USING (snapshot_date) JOIN products p USING (sku)
+        WHERE f.source = $source AND {pred}
+        GROUP BY ALL ORDER BY f.snapshot_date, f.period
+    """
+    return con.execute(sql, params | {"source": source, "before": before, "n": n}).df()
+
+
+def current_snapshot(con, level: str, key: str | None, source: str) -> pd.DataFrame:
+    """grain: period: the latest snapshot of ``source`` (e.g. the consensus the planner last saved)."""
+    pred, params = _sku_filter(level, key)
+    sql = f"""
+        WITH snap AS (SELECT max(snapshot_date) AS d FROM forecasts WHERE source = $source)
+        SELECT f.period, sum(f.quantity) AS quantity, any_value(f.snapshot_date) AS snapshot_date
+        FROM forecasts f JOIN snap ON f.snapshot_date = snap.d JOIN products p USING (sku)
+        WHERE f.source = $source AND {pred}
+        GROUP BY f.period ORDER BY f.period
+    """
+    return con.execute(sql, params | {"source": source}).df()
+
+
+def leaderboard(con, unique_id: str, run_id: int) -> pd.DataFrame:
+    """grain: one row per candidate model of one series in one run, best first."""
+    return con.execute(
+        "SELECT model, wmape, mase, smape, bias, chosen, notes, demand_class, reason, error_sigma_lag1 "
+        "FROM forecast_leaderboard WHERE run_id = $run AND unique_id = $uid ORDER BY chosen DESC, wmape",
+        {"run": run_id, "uid": unique_id},
+    ).df()
+
+
+def model_mix(con, run_id: int) -> pd.DataFrame:
+    """grain: demand class x chosen model: how many SKUs, for the run summary."""
+    return con.execute(
+        "SELECT demand_class, model, count(*) AS skus FROM forecast_leaderboard "
+        "WHERE run_id = $run AND chosen AND NOT starts_with(unique_id, $fam) GROUP BY ALL ORDER BY skus DESC",
+        {"run": run_id, "fam": FAMILY_PREFIX},
+    ).df()
+
+
+def backtests(con, unique_id: str, run_id: int, model: str | None = None) -> pd.DataFrame:
+    """grain: origin x period: backtest forecasts of one series against the actuals."""
+    extra = " AND model = $model" if model else ""
+    params = {"run": run_id, "uid": unique_id} | ({"model": model} if model else {})
+    return con.execute(
+        "SELECT cutoff_period, period, step, model, forecast, y AS actual FROM forecast_backtests "
+        f"WHERE run_id = $run AND unique_id = $uid{extra} ORDER BY model, cutoff_period, period",
+        params,
+    ).df()
+
+
+def series_options(con) -> dict[str, list[str]]:
+    """SKUs (with name) and families that the workbench can show."""
+    skus = con.execute("SELECT sku, name, family FROM products ORDER BY family, sku").df()
+    return {"sku": skus["sku"].tolist(), "family": sorted(skus["family"].unique().tolist()),
+            "sku_label": dict(zip(skus["sku"], skus["sku"] + " · " + skus["name"]))}

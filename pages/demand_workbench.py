@@ -1,0 +1,85 @@
+"""Demand workbench: history, the statistical forecast and its fan, models and backtests, overrides."""
+
+import pandas as pd
+import streamlit as st
+
+from analytics import charts, demand, kpis, workbench
+from analytics.forecasting.batch import FAMILY_PREFIX
+from ui import common
+from ui.overrides import override_form
+
+filters = common.page_setup("Demand workbench")
+if filters is not None:
+    v, con = common.version(), common.con()
+    as_of = common.as_of_default(v)
+    last_month = kpis.last_complete_month(as_of)
+    run = workbench.latest_run(con)
+    opts = workbench.series_options(con)
+    c1, c2, c3 = st.columns([1, 2, 2])
+    level = c1.radio("Level", ["sku", "family", "total"], horizontal=True, key="wb_level",
+                     format_func={"sku": "SKU", "family": "Family", "total": "Total"}.get)
+    key = None
+    if level == "sku":
+        skus = [s for s in opts["sku"] if not filters.skus or s in filters.skus]
+        key = c2.selectbox("SKU", skus, format_func=opts["sku_label"].get, key="wb_sku")
+    elif level == "family":
+        fams = [f for f in opts["family"] if not filters.families or f in filters.families]
+        key = c2.selectbox("Family", fams, key="wb_family")
+    with c3:
+        if run is None:
+            st.info("No statistical forecast has been run on this data yet.")
+        else:
+            st.caption(f"Statistical run #{run['run_id']} · snapshot {run['snapshot_date']:%Y-%m-%d} · "
+                       f"{run['n_series']:,} series in {run['seconds']:.0f} s · {run['n_failed']} failed")
+        common.run_forecast_button("wb_run")
+    if run is None:
+        st.stop()
+
+    hist = workbench.history(con, level, key, last_month)
+    fan = workbench.forecast_fan(con, level, key, int(run["run_id"]))
+    snaps = workbench.past_snapshots(con, level, key, "statistical", run["snapshot_date"])
+    cons = workbench.current_snapshot(con, level, key, "consensus")
+    direct = workbench.direct_family_forecast(con, key, int(run["run_id"])) if level == "family" else None
+    uid = key if level == "sku" else (FAMILY_PREFIX + key if level == "family" else None)
+    board = workbench.leaderboard(con, uid, int(run["run_id"])) if uid else pd.DataFrame()
+    chosen = board[board["chosen"]].iloc[0] if len(board) and board["chosen"].any() else None
+
+    tab_fc, tab_models, tab_override, tab_history = st.tabs(
+        ["Forecast", "Models & backtests", "Override", "Override history"])
+    with tab_fc:
+        if chosen is not None:
+            st.markdown(f"**Demand class:** {chosen['demand_class']} · **chosen model:** {chosen['model']} · "
+                        f"{common.escape(chosen['reason'])}")
+        title = {"sku": f"SKU {key}", "family": f"Family {key} (bottom-up sum of its SKUs)",
+                 "total": "All SKUs (bottom-up)"}[level]
+        st.plotly_chart(charts.forecast_fan_figure(title, hist.tail(36), fan, snaps, cons, direct), width="stretch")
+        if level != "sku":
+            st.caption("The fan of a family or total adds up the SKUs' intervals, so it is wider than the true "
+                       "spread; the dotted line is the family's own (direct) forecast for comparison.")
+        table = fan.merge(cons.rename(columns={"quantity": "consensus"})[["period", "consensus"]], how="left", on="period")
+        st.dataframe(table, hide_index=True, width="stretch")
+        common.downloads(f"forecast_{level}_{key or 'total'}", table, key="wb_fc")
+    with tab_models:
+        if uid is None:
+            st.info("Models are chosen per SKU and per family: pick one to see its leaderboard.")
+        elif board.empty:
+            st.info("This series was not forecast in the latest run (no order history).")
+        else:
+            st.dataframe(board, hide_index=True, width="stretch")
+            common.downloads(f"leaderboard_{uid}", board, key="wb_board")
+            model = st.selectbox("Backtest of", board["model"].tolist(), key="wb_bt_model")
+            bt = workbench.backtests(con, uid, int(run["run_id"]), model)
+            if len(bt):
+                st.plotly_chart(charts.backtest_figure(bt, hist.tail(36), model), width="stretch")
+        st.subheader("Models chosen in this run")
+        st.dataframe(workbench.model_mix(con, int(run["run_id"])), hide_index=True, width="stretch")
+    with tab_override:
+        if level == "total":
+            st.info("Override a SKU or a family (a family change is spread over its SKUs).")
+        else:
+            override_form(con, common.db_path(), level, key, as_of)
+    with tab_history:
+        hist_ovr = demand.override_history(con, sku=key if level == "sku" else None,
+                                           family=key if level == "family" else None)
+        st.dataframe(hist_ovr, hide_index=True, width="stretch")
+        common.downloads("override_history", hist_ovr, key="wb_hist")

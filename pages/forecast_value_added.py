@@ -1,0 +1,63 @@
+"""Forecast value added: does each step (statistical model, sales input, consensus overrides) improve on the one
+before it? Plus the accuracy trend by lag and the SKUs whose forecast is persistently high or low."""
+
+import streamlit as st
+
+from analytics import charts, demand, kpis
+from ui import common
+
+filters = common.page_setup("Forecast value added")
+if filters is not None:
+    v, con = common.version(), common.con()
+    as_of = common.as_of_default(v)
+    end_month = kpis.last_complete_month(as_of)
+    months = st.slider("Months to score (ending with the last complete month)", 3, 24, 12, key="fva_months")
+    start = kpis.add_months(end_month, -(months - 1))
+    q = kpis.Query(start, kpis.month_range(end_month)[1], as_of, filters)
+    st.caption(f"Scored {start:%b %Y} to {end_month:%b %Y} · {filters.describe()} · accuracy = 1 − Σ|F−A| / ΣA, "
+               "bias = Σ(F−A) / ΣA, on the same sku-months for every step")
+
+    overall = demand.fva_stairstep(con, q, lags=(1, 3))
+    if overall.empty:
+        st.info("No forecast snapshots cover this period yet.")
+        st.stop()
+    for sentence in demand.fva_verdicts(overall):
+        (st.error if "WORSE" in sentence else st.success)(sentence)
+    st.plotly_chart(charts.fva_figure(overall, "Forecast value added: naive → statistical → sales → consensus"),
+                    width="stretch")
+    st.dataframe(overall, hide_index=True, width="stretch")
+    common.downloads("fva_overall", overall, key="fva_all")
+
+    by_family, by_reason, by_lag, bias = st.tabs(["By family", "By planner reason", "Accuracy by lag", "Bias exceptions"])
+    with by_family:
+        fam = demand.fva_stairstep(con, q, lags=(1, 3), by="family")
+        for sentence in demand.fva_verdicts(fam):
+            if "WORSE" in sentence:
+                st.error(sentence)
+        st.dataframe(fam, hide_index=True, width="stretch")
+        common.downloads("fva_by_family", fam, key="fva_fam")
+    with by_reason:
+        lag = st.radio("Lag", [1, 3], horizontal=True, key="fva_reason_lag")
+        reasons = demand.fva_by_reason(con, q, lag=lag)
+        if reasons.empty:
+            st.info("No override touched the scored months at this lag.")
+        else:
+            for sentence in demand.fva_verdicts(reasons):
+                (st.error if "WORSE" in sentence else st.success)(common.escape(sentence))
+            st.dataframe(reasons, hide_index=True, width="stretch")
+            common.downloads("fva_by_reason", reasons, key="fva_reason")
+    with by_lag:
+        source = st.selectbox("Source", common.forecast_sources(v), key="fva_lag_source")
+        lags = demand.accuracy_by_lag(con, q, lags=range(1, 7), source=source)
+        if lags.empty:
+            st.info("No snapshots of this source cover the period.")
+        else:
+            st.plotly_chart(charts.accuracy_by_lag_figure(lags), width="stretch")
+            common.downloads("accuracy_by_lag", lags, key="fva_lags")
+    with bias:
+        exc = demand.bias_exceptions(con, q, months=6, threshold=4.0)
+        flagged = exc[exc["flag"]] if "flag" in exc else exc
+        st.write(f"{len(flagged)} SKUs with |tracking signal| > 4 over the last 6 months "
+                 "(tracking signal = Σ(A − F) / MAD; negative = forecast persistently too high).")
+        st.dataframe(flagged, hide_index=True, width="stretch")
+        common.downloads("bias_exceptions", flagged, key="fva_bias")
