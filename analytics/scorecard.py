@@ -88,10 +88,10 @@ def format_delta(spec: kpis.KpiSpec, delta: float | None) -> str | None:
     if delta is None or pd.isna(delta):
         return None
     if spec.unit == kpis.RATE:
-        return f"{delta * 100:+.1f} pts"
+        return f"{round(delta * 100, 1) + 0.0:+.1f} pts"  # + 0.0 turns -0.0 into 0.0
     if spec.unit == kpis.POINTS:
-        return f"{delta:+.0f}"
-    return f"{delta:+.1f}"
+        return f"{round(delta) + 0:+d}"
+    return f"{round(delta, 1) + 0.0:+.1f}"
 
 
 def definition_markdown(spec: kpis.KpiSpec) -> str:

@@ -21,20 +21,17 @@ if filters is not None:
     if overall.empty:
         st.info("No forecast snapshots cover this period yet.")
         st.stop()
-    for sentence in demand.fva_verdicts(overall):
-        (st.error if "WORSE" in sentence else st.success)(sentence)
+    common.verdicts(demand.fva_verdicts(overall))
     st.plotly_chart(charts.fva_figure(overall, "Forecast value added: naive → statistical → sales → consensus"),
                     width="stretch")
-    st.dataframe(overall, hide_index=True, width="stretch")
+    st.dataframe(overall, hide_index=True, width="stretch", column_config=common.PCT)
     common.downloads("fva_overall", overall, key="fva_all")
 
     by_family, by_reason, by_lag, bias = st.tabs(["By family", "By planner reason", "Accuracy by lag", "Bias exceptions"])
     with by_family:
         fam = demand.fva_stairstep(con, q, lags=(1, 3), by="family")
-        for sentence in demand.fva_verdicts(fam):
-            if "WORSE" in sentence:
-                st.error(sentence)
-        st.dataframe(fam, hide_index=True, width="stretch")
+        common.verdicts(demand.fva_verdicts(fam), show_better=False)
+        st.dataframe(fam, hide_index=True, width="stretch", column_config=common.PCT)
         common.downloads("fva_by_family", fam, key="fva_fam")
     with by_reason:
         lag = st.radio("Lag", [1, 3], horizontal=True, key="fva_reason_lag")
@@ -42,9 +39,8 @@ if filters is not None:
         if reasons.empty:
             st.info("No override touched the scored months at this lag.")
         else:
-            for sentence in demand.fva_verdicts(reasons):
-                (st.error if "WORSE" in sentence else st.success)(common.escape(sentence))
-            st.dataframe(reasons, hide_index=True, width="stretch")
+            common.verdicts(demand.fva_verdicts(reasons))
+            st.dataframe(reasons, hide_index=True, width="stretch", column_config=common.PCT)
             common.downloads("fva_by_reason", reasons, key="fva_reason")
     with by_lag:
         source = st.selectbox("Source", common.forecast_sources(v), key="fva_lag_source")

@@ -187,3 +187,16 @@ def run_forecast_button(key: str) -> None:
         report = batch.run_forecast(db_path(), progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
         st.cache_data.clear()
         st.success(report.as_text())
+
+
+def verdicts(sentences: list[str], show_better: bool = True) -> None:
+    """FVA verdicts in two boxes: what made the forecast worse (red) and what made it better (green)."""
+    worse = [s for s in sentences if "WORSE" in s]
+    better = [s for s in sentences if "WORSE" not in s]
+    if worse:
+        st.error("\n".join(f"- {escape(s)}" for s in worse))
+    if better and show_better:
+        st.success("\n".join(f"- {escape(s)}" for s in better))
+
+
+PCT = {c: st.column_config.NumberColumn(format="percent") for c in ("accuracy", "bias", "fva", "wmape", "smape")}
