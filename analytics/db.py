@@ -96,11 +96,32 @@ FORECAST_TABLES_SQL = [
 ]
 
 
+# Saved production plans (analytics/planning): one row per named version, its sku x month lines, the
+# sku-level inputs it was built from and the work-center x month capacity it was checked against.
+PLANNING_TABLES_SQL = [
+    """CREATE TABLE IF NOT EXISTS plan_versions (
+        plan_id BIGINT PRIMARY KEY, name VARCHAR, version INTEGER, strategy VARCHAR, author VARCHAR,
+        created_at TIMESTAMP, as_of DATE, first_period DATE, horizon INTEGER, settings_json VARCHAR,
+        totals_json VARCHAR, notes_json VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS plan_lines (
+        plan_id BIGINT, sku VARCHAR, family VARCHAR, work_center VARCHAR, period DATE, forecast DOUBLE,
+        backlog DOUBLE, demand DOUBLE, demand_source VARCHAR, open_receipts DOUBLE, production DOUBLE,
+        projected_inventory DOUBLE, safety_stock DOUBLE, shortfall DOUBLE, days_of_supply DOUBLE,
+        load_hours DOUBLE)""",
+    """CREATE TABLE IF NOT EXISTS plan_products (
+        plan_id BIGINT, sku VARCHAR, family VARCHAR, work_center VARCHAR, unit_cost DOUBLE, unit_price DOUBLE,
+        hours_per_unit DOUBLE, on_hand DOUBLE, safety_stock DOUBLE)""",
+    """CREATE TABLE IF NOT EXISTS plan_capacity (
+        plan_id BIGINT, work_center VARCHAR, period DATE, available_hours DOUBLE, overtime_allowed_hours DOUBLE,
+        overtime_hours DOUBLE, load_hours DOUBLE, capacity_source VARCHAR)""",
+]
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create contract, app and fact tables that do not exist yet (idempotent)."""
     for name in LOAD_ORDER:
         con.execute(create_table_sql(CONTRACT[name]))
-    for sql in APP_TABLES_SQL + FORECAST_TABLES_SQL:
+    for sql in APP_TABLES_SQL + FORECAST_TABLES_SQL + PLANNING_TABLES_SQL:
         con.execute(sql)
     row = _first_row(con, "SELECT value FROM meta WHERE key = 'schema_version'")
     if row is None:
@@ -349,7 +370,8 @@ def _carry_settings(con: duckdb.DuckDBPyConnection, old: Path, keep_settings: bo
             ).fetchall()
         }
         kept = ("kpi_targets", "column_mappings", "import_log", "forecast_runs", "forecast_leaderboard",
-                "forecast_intervals", "forecast_backtests", "forecast_overrides")
+                "forecast_intervals", "forecast_backtests", "forecast_overrides",
+                "plan_versions", "plan_lines", "plan_products", "plan_capacity")
         new_tables = {r[0] for r in con.execute(
             "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()").fetchall()}
         for t in kept if keep_settings else ():  # constant names: settings and app history survive

@@ -1,0 +1,48 @@
+"""From forecast to production plan: safety stock, production plans, rough-cut capacity, promise checks.
+
+    policy     abc_xyz, safety_stock (+ PolicySettings, safety_stock_units, z_value)
+    inputs     plan_inputs -> PlanInputs (demand, backlog, on hand, open work orders, capacity, safety stock)
+    plans      chase_plan, level_plan, optimised_plan (linear programme), evaluate_plan -> Plan; plan_rollup
+    capacity   capacity_load, capacity_fixes (rough-cut capacity)
+    promise    available_to_promise (ATP with look-ahead, capable-to-promise, margin check)
+    store      save_plan, list_plans, load_plan, export_plan_excel, export_plan_csv
+
+Typical use::
+
+    con = db.open_reader(path)
+    inputs = plan_inputs(con, as_of, horizon=18)
+    plan = optimised_plan(inputs, PlanSettings())
+    load = capacity_load(plan); fixes = capacity_fixes(plan, load)
+    answer = available_to_promise(con, plan, "DESK-001", 120, date(2027, 1, 15), price=149.0)
+    save_plan(path, plan, "Base plan", "anna")
+
+Every rule (which forecast, how backlog is timed, the LP, the cost terms) is written in the docstring of
+the module that applies it. Nothing here imports streamlit.
+"""
+
+from __future__ import annotations
+
+from analytics.planning.capacity import capacity_fixes, capacity_load
+from analytics.planning.common import PlanningError
+from analytics.planning.inputs import PlanInputs, plan_inputs
+from analytics.planning.plans import (
+    Plan,
+    PlanSettings,
+    chase_plan,
+    evaluate_plan,
+    level_plan,
+    make_plan,
+    optimised_plan,
+    plan_rollup,
+    project,
+)
+from analytics.planning.policy import PolicySettings, abc_xyz, safety_stock, safety_stock_units, z_value
+from analytics.planning.promise import available_to_promise, cumulative_atp
+from analytics.planning.store import export_plan_csv, export_plan_excel, list_plans, load_plan, save_plan
+
+__all__ = [
+    "Plan", "PlanInputs", "PlanSettings", "PlanningError", "PolicySettings", "abc_xyz", "available_to_promise",
+    "capacity_fixes", "capacity_load", "chase_plan", "cumulative_atp", "evaluate_plan", "export_plan_csv",
+    "export_plan_excel", "level_plan", "list_plans", "load_plan", "make_plan", "optimised_plan",
+    "plan_inputs", "plan_rollup", "project", "safety_stock", "safety_stock_units", "save_plan", "z_value",
+]

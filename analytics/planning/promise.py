@@ -1,0 +1,256 @@
+"""Available-to-promise (ATP) and capable-to-promise (CTP) for one order line against a plan.
+
+Month buckets. For the SKU, per plan month t:
+
+    supply[t]         = open_receipts[t] + production[t] (+ on hand in the first month)
+    committed[t]      = demand[t] (forecast + backlog): the new order comes on top of the plan; or, with
+                        ``consume_forecast=True``, backlog only: the order consumes forecast
+    cumulative_net[t] = sum of supply - committed up to t  (= projected inventory when nothing is consumed)
+    atp[t]            = max(0, min over k >= t of cumulative_net[k])   cumulative ATP with look-ahead:
+                        what can be taken in month t without leaving any later month short
+
+Safety stock counts as available (it is there for exactly this). A request dated before the first plan
+month is checked in the first plan month; one after the horizon in the last month.
+
+If atp[requested month] < qty: ``qty_on_requested_date`` = atp there, and the earliest month with
+atp >= qty is reported (as its last day: supply of a month is sure only by its end). Capable-to-promise
+then prices two ways of making the date for the missing quantity:
+
+    extra production  make it in the requested month or earlier, using spare regular hours of the work
+                      center first (no expediting cost), then allowed overtime; cost = overtime hours x
+                      overtime rate + units made early x holding cost x months held.
+    pull forward      move the SKU's open work orders, then planned production, from later months into the
+                      requested month (or earlier), taking capacity there the same way; cost as above.
+                      Only possible when later supply is not needed by later months (the look-ahead).
+
+The margin at the quoted price (default: the product's unit_price) is qty x (price - unit_cost) before and
+after the cheapest feasible option's cost; ``profitable_only_if_production_absorbs_expediting`` flags an
+order whose margin is positive only when that cost is not charged to it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analytics.planning.common import PlanningError, as_date, month_end, month_start, ts
+from analytics.planning.inputs import PlanInputs
+from analytics.planning.plans import Plan
+
+ATP_COLUMNS = ["period", "supply", "committed", "cumulative_net", "atp"]
+
+
+def cumulative_atp(supply: np.ndarray, committed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(cumulative net, cumulative ATP with look-ahead) for one SKU's month buckets."""
+    net = np.cumsum(np.asarray(supply, dtype=float) - np.asarray(committed, dtype=float))
+    look_ahead = np.minimum.accumulate(net[::-1])[::-1]
+    return net, np.maximum(look_ahead, 0.0)
+
+
+def _product(con_or_inputs, plan: Plan, sku: str) -> pd.Series:
+    prod = plan.products.set_index("sku")
+    if isinstance(con_or_inputs, PlanInputs) and sku in set(con_or_inputs.products["sku"]):
+        row = con_or_inputs.products.set_index("sku").loc[sku]
+        return prod.loc[sku].combine_first(row) if sku in prod.index else row
+    if sku in prod.index:
+        return prod.loc[sku]
+    if con_or_inputs is not None and hasattr(con_or_inputs, "execute"):
+        df = con_or_inputs.execute(
+            "SELECT sku, family, work_center, unit_cost, unit_price, hours_per_unit FROM products WHERE sku = $s",
+            {"s": sku}).df()
+        if len(df):
+            raise PlanningError(f"SKU {sku!r} is not in this plan: make a plan that includes it first.")
+    raise PlanningError(f"Unknown SKU {sku!r}: it is not in the plan.")
+
+
+def _headroom(plan: Plan, work_center: str) -> tuple[np.ndarray, np.ndarray]:
+    """(spare regular hours, overtime headroom hours) per plan month for one work center; inf if unconstrained."""
+    cap = plan.capacity[plan.capacity["work_center"] == work_center].set_index("period").reindex(
+        [ts(m) for m in plan.months])
+    avail = cap["available_hours"].to_numpy(dtype=float)
+    load = plan.lines[plan.lines["work_center"] == work_center].groupby("period")["load_hours"].sum().reindex(
+        [ts(m) for m in plan.months]).fillna(0.0).to_numpy()
+    allowed = avail * plan.settings.overtime_share
+    used_ot = np.maximum(load - np.nan_to_num(avail), 0.0)
+    spare = np.where(np.isnan(avail), np.inf, np.maximum(avail - load, 0.0))
+    ot = np.where(np.isnan(avail), np.inf, np.maximum(allowed - used_ot, 0.0))
+    return spare, ot
+
+
+def _make_by(units: float, r: int, h: float, spare: np.ndarray, ot: np.ndarray, ot_rate: float,
+             hold: float) -> dict:
+    """Make ``units`` in month r or earlier (latest first): spare hours, then overtime. Mutates spare / ot."""
+    left = units
+    ot_hours = spare_hours = holding = 0.0
+    for k in range(r, -1, -1):
+        if left <= 1e-9:
+            break
+        for pool, is_ot in ((spare, False), (ot, True)):
+            if left <= 1e-9:
+                break
+            cap_units = pool[k] / h if h > 0 else np.inf
+            u = min(left, cap_units)
+            if u <= 1e-9:
+                continue
+            hours = u * h
+            pool[k] -= hours
+            left -= u
+            holding += u * hold * (r - k)
+            if is_ot:
+                ot_hours += hours
+            else:
+                spare_hours += hours
+    return {"units_made": units - max(left, 0.0), "missing_units": max(left, 0.0), "spare_hours": spare_hours,
+            "overtime_hours": ot_hours, "overtime_cost": ot_hours * ot_rate, "holding_cost": holding}
+
+
+def available_to_promise(
+    con_or_inputs,
+    plan: Plan,
+    sku: str,
+    qty: float,
+    requested_date,
+    price: float | None = None,
+    consume_forecast: bool = False,
+) -> dict:
+    """Can ``qty`` of ``sku`` ship on ``requested_date`` under ``plan``? (rules: module docstring)
+
+    ``con_or_inputs``: a database connection, the PlanInputs or None (the plan carries what is needed).
+    Returns a dict: sku, qty, requested_date, requested_month, available (bool), atp_in_requested_month,
+    qty_on_requested_date, shortfall_qty, earliest_full_month / earliest_full_date (None when the horizon
+    never has it), atp_by_month (DataFrame: period, supply, committed, cumulative_net, atp), ctp_options
+    (list of dicts: option, feasible, units, spare_hours, overtime_hours, overtime_cost, holding_cost, cost,
+    detail), ctp_best (cheapest feasible option or None), price, unit_cost, revenue,
+    margin_before_expediting, expediting_cost, margin_after_expediting,
+    profitable_only_if_production_absorbs_expediting, message.
+    """
+    try:
+        qty = float(qty)
+    except (TypeError, ValueError):
+        raise PlanningError(f"The quantity must be a number, not {qty!r}.") from None
+    if not np.isfinite(qty) or qty <= 0:
+        raise PlanningError(f"The quantity must be positive, not {qty!r}.")
+    requested = as_date(requested_date)
+    prod = _product(con_or_inputs, plan, sku)
+    price = float(prod["unit_price"]) if price is None else float(price)
+    if not np.isfinite(price) or price < 0:
+        raise PlanningError(f"The price must be zero or positive, not {price!r}.")
+    unit_cost, h = float(prod["unit_cost"]), float(prod["hours_per_unit"])
+    months = [ts(m) for m in plan.months]
+    lines = plan.lines[plan.lines["sku"] == sku].set_index("period").reindex(months).fillna(
+        {"demand": 0.0, "backlog": 0.0, "open_receipts": 0.0, "production": 0.0})
+    on_hand = float(plan.products.set_index("sku").at[sku, "on_hand"])
+    receipts = lines["open_receipts"].to_numpy(dtype=float)
+    production = lines["production"].to_numpy(dtype=float)
+    supply = receipts + production
+    supply[0] += on_hand
+    committed = (lines["backlog"] if consume_forecast else lines["demand"]).to_numpy(dtype=float)
+    net, atp = cumulative_atp(supply, committed)
+    T = len(months)
+    rm = month_start(requested)
+    notes = []
+    if rm < plan.months[0]:
+        r = 0
+        notes.append(f"requested before the plan starts: checked in {plan.months[0]:%Y-%m}")
+    elif rm > plan.months[-1]:
+        r = T - 1
+        notes.append(f"requested after the horizon: checked in {plan.months[-1]:%Y-%m}")
+    else:
+        r = plan.months.index(rm)
+    available = bool(atp[r] >= qty - 1e-9)
+    on_date = float(min(qty, atp[r]))
+    later = [t for t in range(r, T) if atp[t] >= qty - 1e-9]
+    earliest_month = plan.months[later[0]] if later else None
+    earliest_date = (requested if later and later[0] == r else month_end(earliest_month) if later else None)
+    table = pd.DataFrame({"period": months, "supply": supply, "committed": committed, "cumulative_net": net,
+                          "atp": atp})
+
+    options, best = [], None
+    short = max(qty - atp[r], 0.0)
+    s = plan.settings
+    ot_rate = s.overtime_rate(plan.products)
+    hold = s.holding_rate * unit_cost
+    if short > 1e-9:
+        wc = str(prod["work_center"])
+        spare, ot = _headroom(plan, wc)
+        made = _make_by(short, r, h, spare.copy(), ot.copy(), ot_rate, hold)
+        feasible = made["missing_units"] <= 1e-9
+        options.append({
+            "option": "extra production", "feasible": feasible, "units": made["units_made"],
+            "spare_hours": made["spare_hours"], "overtime_hours": made["overtime_hours"],
+            "overtime_cost": made["overtime_cost"], "holding_cost": made["holding_cost"],
+            "cost": made["overtime_cost"] + made["holding_cost"],
+            "detail": (f"make {made['units_made']:,.1f} extra by {plan.months[r]:%Y-%m} at {wc}: "
+                       f"{made['spare_hours']:,.1f} spare h, {made['overtime_hours']:,.1f} overtime h"
+                       + ("" if feasible else f"; {made['missing_units']:,.1f} units lack capacity")),
+        })
+        # pull forward later supply (open work orders first, then planned production)
+        net2 = net.copy()
+        moved, sources = 0.0, []
+        sp2, ot2 = spare.copy(), ot.copy()
+        pulled = {"spare_hours": 0.0, "overtime_hours": 0.0, "overtime_cost": 0.0, "holding_cost": 0.0}
+        for j in range(r + 1, T):
+            for what, amount in (("open work orders", receipts[j]), ("planned production", production[j])):
+                before, after = float(net2[r:j].min()), float(net2[j:].min())
+                if min(before, after) >= qty - 1e-9:
+                    break
+                # moving u units from month j into month r lifts net[r:j] by u; net[j:] is unchanged
+                useful = min(amount, qty - before, max(0.0, after - before))
+                if useful <= 1e-9:
+                    continue
+                got = _make_by(useful, r, h, sp2, ot2, ot_rate, hold)
+                u = got["units_made"]
+                if u <= 1e-9:
+                    continue
+                net2[r:j] += u
+                moved += u
+                for k in ("spare_hours", "overtime_hours", "overtime_cost", "holding_cost"):
+                    pulled[k] += got[k]
+                sources.append(f"{u:,.1f} of {what} from {plan.months[j]:%Y-%m}")
+        atp2 = max(0.0, float(net2[r:].min()))
+        feasible = atp2 >= qty - 1e-9
+        options.append({
+            "option": "pull forward", "feasible": feasible, "units": moved,
+            "spare_hours": pulled["spare_hours"], "overtime_hours": pulled["overtime_hours"],
+            "overtime_cost": pulled["overtime_cost"], "holding_cost": pulled["holding_cost"],
+            "cost": pulled["overtime_cost"] + pulled["holding_cost"],
+            "detail": ("move " + ", ".join(sources) + f" into {plan.months[r]:%Y-%m}" if sources
+                       else "no later supply can be moved forward")
+                      + ("" if feasible else f"; ATP would reach only {atp2:,.1f}"),
+        })
+        feasible_opts = [o for o in options if o["feasible"]]
+        if feasible_opts:
+            best = min(feasible_opts, key=lambda o: (o["cost"], o["option"] != "pull forward"))
+
+    expediting = float(best["cost"]) if best else 0.0
+    revenue = qty * price
+    margin_before = qty * (price - unit_cost)
+    margin_after = margin_before - expediting
+    flag = bool(best is not None and margin_before > 0 and margin_after <= 0)
+    if available:
+        msg = f"{qty:,.0f} x {sku} can ship on {requested}: {atp[r]:,.1f} available to promise in {plan.months[r]:%Y-%m}."
+    else:
+        msg = (f"Only {on_date:,.1f} of {qty:,.0f} x {sku} can ship on {requested}; "
+               + (f"the full quantity is available by {earliest_date}." if earliest_date else
+                  "the full quantity is not available within the plan horizon."))
+        if best:
+            msg += (f" Capable to promise on {requested} by {best['option']} ({best['detail']}) at {best['cost']:,.2f};"
+                    f" margin after it {margin_after:,.2f}.")
+        else:
+            msg += " Neither extra production nor pulling work orders forward makes the date."
+        if flag:
+            msg += " The order is profitable only if production absorbs the expediting cost."
+    if notes:
+        msg += " (" + "; ".join(notes) + ")"
+    options = [{k: (bool(v) if isinstance(v, bool | np.bool_) else float(v) if isinstance(v, int | float | np.number)
+                    else v) for k, v in o.items()} for o in options]
+    best = next((o for o in options if best is not None and o["option"] == best["option"]), None)
+    return {
+        "sku": sku, "qty": qty, "requested_date": requested, "requested_month": plan.months[r],
+        "available": available, "atp_in_requested_month": float(atp[r]), "qty_on_requested_date": on_date,
+        "shortfall_qty": float(short), "earliest_full_month": earliest_month, "earliest_full_date": earliest_date,
+        "atp_by_month": table, "ctp_options": options, "ctp_best": best, "price": price, "unit_cost": unit_cost,
+        "revenue": revenue, "margin_before_expediting": margin_before, "expediting_cost": expediting,
+        "margin_after_expediting": margin_after, "profitable_only_if_production_absorbs_expediting": flag,
+        "consume_forecast": bool(consume_forecast), "message": msg,
+    }
