@@ -14,6 +14,9 @@ pages = {
         st.Page("pages/demand_workbench.py", title="Demand workbench", icon=":material/query_stats:"),
         st.Page("pages/forecast_value_added.py", title="Forecast value added", icon=":material/stairs:"),
     ],
+    "Supply": [
+        st.Page("pages/supply_review.py", title="Supply review", icon=":material/factory:"),
+    ],
     "Data": [
         st.Page("pages/import_data.py", title="Import data", icon=":material/upload_file:"),
         st.Page("pages/data_audit.py", title="Data audit", icon=":material/fact_check:"),

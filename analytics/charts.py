@@ -130,3 +130,34 @@ def accuracy_by_lag_figure(df: pd.DataFrame) -> go.Figure:
         fig.add_trace(go.Scatter(x=pd.to_datetime(g["month"]), y=g["accuracy"] * 100, name=f"lag {lag}",
                                  mode="lines+markers", line={"color": palette[i % len(palette)], "width": 2}))
     return _layout(fig, "Forecast accuracy by lag", "accuracy %", height=380)
+
+
+def supply_plan_figure(df: pd.DataFrame, title: str) -> go.Figure:
+    """Demand against supply (planned production + open work orders) as bars, projected inventory as a line,
+    and the safety-stock level as a shaded band from 0 to the target. df: one row per month (summed)."""
+    x = pd.to_datetime(df["period"])
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=x, y=df["safety_stock"], fill="tozeroy", fillcolor="rgba(0,158,115,0.15)",
+                             line={"color": GREEN, "width": 1, "dash": "dot"}, name="safety stock (band below)"))
+    fig.add_trace(go.Bar(x=x, y=df["demand"], name="demand", marker_color=GREY, opacity=0.7))
+    fig.add_trace(go.Bar(x=x, y=df["production"] + df["open_receipts"], name="supply (planned + open WOs)",
+                         marker_color=BLUE))
+    fig.add_trace(go.Scatter(x=x, y=df["projected_inventory"], name="projected inventory", mode="lines+markers",
+                             line={"color": ORANGE, "width": 3}))
+    fig.update_layout(barmode="group")
+    return _layout(fig, title, "units", height=440)
+
+
+def capacity_heatmap(load: pd.DataFrame) -> go.Figure:
+    """Utilisation per work center and month; overloaded cells carry a ▲ and the percentage (colour is not
+    the only cue). Blue = spare, white = 100%, vermillion = overloaded."""
+    pivot = load.pivot_table(index="work_center", columns="period", values="utilisation", aggfunc="first")
+    z = pivot.to_numpy() * 100
+    text = [[("▲ " if v > 100 else "") + (f"{v:.0f}%" if v == v else "n/a") for v in row] for row in z]
+    fig = go.Figure(go.Heatmap(
+        z=z, x=[pd.Timestamp(c).strftime("%b %y") for c in pivot.columns], y=list(pivot.index), text=text,
+        texttemplate="%{text}", textfont={"size": 14}, zmin=0, zmax=200, zmid=100,
+        colorscale=[[0, BLUE], [0.5, "#FFFFFF"], [1, VERMILLION]], colorbar={"title": "load %"},
+        hovertemplate="%{y} %{x}: %{z:.0f}%<extra></extra>",
+    ))
+    return _layout(fig, "Rough-cut capacity: load / available hours", "", height=120 + 60 * len(pivot))

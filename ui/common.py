@@ -200,3 +200,14 @@ def verdicts(sentences: list[str], show_better: bool = True) -> None:
 
 
 PCT = {c: st.column_config.NumberColumn(format="percent") for c in ("accuracy", "bias", "fva", "wmape", "smape")}
+
+
+def tidy(df: pd.DataFrame, decimals: int = 1) -> pd.DataFrame:
+    """For display: floats rounded, timestamps shown as dates (the download keeps full precision)."""
+    out = df.copy()
+    for col in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[col]):
+            out[col] = out[col].dt.date
+        elif pd.api.types.is_float_dtype(out[col]):
+            out[col] = out[col].round(decimals)
+    return out

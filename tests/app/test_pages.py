@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = ["pages/scorecard.py", "pages/targets.py", "pages/import_data.py", "pages/data_audit.py",
-         "pages/demand_workbench.py", "pages/forecast_value_added.py"]
+         "pages/demand_workbench.py", "pages/forecast_value_added.py", "pages/supply_review.py"]
 
 
 @pytest.fixture()
@@ -87,3 +87,13 @@ def test_scorecard_date_range_and_every_kpi_panel(app_db):
     from analytics.kpis import SPECS
 
     assert any(SPECS["nps"].definition in m.value for m in at.markdown)
+
+
+def test_supply_review_every_strategy(app_db):
+    at = run_page("pages/supply_review.py")
+    assert not at.exception
+    for strategy in ("chase", "level", "optimised"):
+        at.radio(key="sr_strategy").set_value(strategy)
+        at.run()
+        assert not at.exception, strategy
+        assert at.metric[0].label == "Total cost"

@@ -94,19 +94,26 @@ def page(browser):
     ctx.close()
 
 
-def wait_rendered(page, timeout: float = 60_000) -> None:
-    """Until the script has finished and no skeleton/spinner is left."""
+_RENDERED_JS = """() => {
+    const app = document.querySelector("[data-testid='stApp']");
+    const state = app && app.getAttribute('data-test-script-state');
+    return state === 'notRunning' && !document.querySelector("[data-testid='stSkeleton']")
+           && !document.querySelector("[data-testid='stSpinner']")
+           && !document.querySelector("[data-stale='true']");
+}"""
+
+
+def wait_rendered(page, timeout: float = 90_000) -> None:
+    """Until the script has finished, nothing is stale or loading, and that holds for a moment
+    (a rerun, e.g. the entry guard handing a deep link over to app.py, can start right after a run)."""
     page.wait_for_selector("[data-testid='stApp']", timeout=timeout)
-    page.wait_for_function(
-        """() => {
-            const app = document.querySelector("[data-testid='stApp']");
-            const state = app && app.getAttribute('data-test-script-state');
-            return state === 'notRunning' && !document.querySelector("[data-testid='stSkeleton']")
-                   && !document.querySelector("[data-testid='stSpinner']");
-        }""",
-        timeout=timeout,
-    )
-    page.wait_for_timeout(500)
+    deadline = time.time() + timeout / 1000
+    while time.time() < deadline:
+        page.wait_for_function(_RENDERED_JS, timeout=timeout)
+        page.wait_for_timeout(800)
+        if page.evaluate(_RENDERED_JS):
+            return
+    raise TimeoutError("the page did not finish rendering")
 
 
 def screenshot(page, name: str) -> Path:

@@ -1,0 +1,91 @@
+"""Supply review: the production plan (chase, level or optimised), projected inventory against safety stock,
+rough-cut capacity with fixes, the inventory policy, and saved plan versions."""
+
+import streamlit as st
+
+from analytics import charts, planning
+from ui import common, supply
+
+filters = common.page_setup("Supply review")
+if filters is not None:
+    v = common.version()
+    as_of = common.as_of_default(v)
+    c1, c2, c3 = st.columns([2, 1, 1])
+    strategy = c1.radio("Strategy", ["chase", "level", "optimised"], index=2, horizontal=True, key="sr_strategy",
+                        captions=["produce what each month needs", "a constant rate per family",
+                                  "least cost within capacity (linear programme)"])
+    horizon = c2.selectbox("Horizon (months)", [12, 15, 18], index=2, key="sr_horizon")
+    with c3.popover("Costs and limits"):
+        s = planning.PlanSettings()
+        settings = planning.PlanSettings(
+            holding_rate=st.number_input("Holding, % of unit cost per month", 0.0, 20.0, s.holding_rate * 100, 0.5,
+                                         key="sr_hold") / 100,
+            backorder_rate=st.number_input("Backorder, % of price per unit-month", 0.0, 200.0, s.backorder_rate * 100,
+                                           5.0, key="sr_bo") / 100,
+            overtime_share=st.number_input("Allowed overtime, % of available hours", 0.0, 100.0,
+                                           s.overtime_share * 100, 5.0, key="sr_ot") / 100,
+            allow_backorders=st.checkbox("Allow backorders", s.allow_backorders, key="sr_allow_bo"),
+        )
+    policy = planning.PolicySettings()
+    try:
+        plan = supply.plan(v, as_of, horizon, policy, strategy, settings)
+    except planning.PlanningError as e:
+        st.error(str(e))
+        st.stop()
+    m = st.columns(5)
+    m[0].metric("Total cost", f"{plan.production_cost + plan.overtime_cost + plan.holding_cost + plan.backorder_cost:,.0f}")
+    m[1].metric("Overtime cost", f"{plan.overtime_cost:,.0f}")
+    m[2].metric("Holding cost", f"{plan.holding_cost:,.0f}")
+    m[3].metric("Backorder cost", f"{plan.backorder_cost:,.0f}")
+    m[4].metric("SKU-months below safety stock", f"{int((plan.lines['shortfall'] > 0).sum()):,}")
+    for note in plan.notes:
+        st.caption(common.escape(note))
+
+    lines = supply.filtered_lines(plan, filters)
+    plan_tab, cap_tab, policy_tab, versions_tab = st.tabs(["Plan", "Capacity", "Inventory policy", "Versions & export"])
+    with plan_tab:
+        level = st.radio("Show", ["family", "sku"], horizontal=True, key="sr_level", format_func=str.capitalize)
+        names = sorted(lines[level].unique())
+        name = st.selectbox(level.capitalize(), ["(all selected)", *names], key=f"sr_pick_{level}")
+        part = lines if name == "(all selected)" else lines[lines[level] == name]
+        cols = ["demand", "production", "open_receipts", "projected_inventory", "safety_stock", "shortfall", "load_hours"]
+        monthly = part.groupby("period", as_index=False)[cols].sum()
+        st.plotly_chart(charts.supply_plan_figure(monthly, f"{strategy.capitalize()} plan: {name}"), width="stretch")
+        st.dataframe(common.tidy(part), hide_index=True, width="stretch")
+        common.downloads(f"plan_{strategy}", part, key="sr_lines")
+    with cap_tab:
+        load = planning.capacity_load(plan)
+        if filters.work_centers:
+            load = load[load["work_center"].isin(filters.work_centers)]
+        st.plotly_chart(charts.capacity_heatmap(load), width="stretch")
+        over = load[load["overloaded"]]
+        st.write(f"{len(over)} overloaded work-center months." if len(over) else "No work center is overloaded.")
+        if len(over):
+            st.dataframe(common.tidy(over[["work_center", "period", "load_hours", "available_hours", "utilisation",
+                                           "top_contributors"]], 2), hide_index=True, width="stretch")
+            st.subheader("Suggested fixes")
+            st.dataframe(common.tidy(planning.capacity_fixes(plan, load)), hide_index=True, width="stretch")
+    with policy_tab:
+        ss = supply.safety(v, as_of, policy)
+        st.markdown("**Safety stock** = z(service level) × σ(lag-1 forecast error) × √(lead time in months); "
+                    "**reorder point** = mean monthly demand × lead time + safety stock. Service level by ABC class "
+                    "(A 98%, B 95%, C 90%): ABC by revenue of the last 12 months, XYZ by demand variability.")
+        if filters.families:
+            ss = ss[ss["family"].isin(filters.families)]
+        st.dataframe(common.tidy(ss, 2), hide_index=True, width="stretch")
+        common.downloads("safety_stock", ss, key="sr_ss")
+    with versions_tab:
+        with st.form("sr_save"):
+            plan_name = st.text_input("Save this plan as", value=f"{strategy} {as_of:%Y-%m}", max_chars=80)
+            author = st.text_input("Author", max_chars=80)
+            if st.form_submit_button("Save plan version"):
+                try:
+                    planning.save_plan(common.db_path(), plan, plan_name, author or "planner")
+                    st.success(f"Saved '{common.escape(plan_name)}'.")
+                except (planning.PlanningError, ValueError) as e:
+                    st.error(str(e))
+        st.dataframe(planning.list_plans(common.con()), hide_index=True, width="stretch")
+        c1, c2, _ = st.columns([1, 1, 4])
+        c1.download_button("⬇ Plan (Excel)", planning.export_plan_excel(plan), f"plan_{strategy}_{as_of}.xlsx",
+                           key="sr_xlsx")
+        c2.download_button("⬇ Plan (CSV)", planning.export_plan_csv(plan), f"plan_{strategy}_{as_of}.csv", key="sr_csv")
