@@ -70,6 +70,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", help="CSV with series_id, period, value (forecast it instead of the database)")
     p.add_argument("--output", help="where --input mode writes its forecasts (CSV)")
 
+    p = sub.add_parser(
+        "promise",
+        help="can an order line ship on a date? available-to-promise / capable-to-promise against a fresh plan",
+    )
+    add_db(p)
+    p.add_argument("--sku", required=True, help="the SKU ordered")
+    p.add_argument("--qty", type=float, required=True, help="the quantity ordered")
+    p.add_argument("--date", type=_date, required=True, help="the requested date (YYYY-MM-DD)")
+    p.add_argument("--price", type=float, help="the quoted unit price (default: the product's list price)")
+    p.add_argument("--strategy", choices=["chase", "level", "optimised"], default="optimised",
+                   help="the plan to promise against (default optimised)")
+    p.add_argument("--horizon", type=int, default=18, help="plan months (default 18)")
+    p.add_argument("--as-of", type=_date, help="as-of date (default: latest date in the data)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+
     p = sub.add_parser("docs", help="regenerate the README's data-contract and KPI-definition sections from the code")
     p.add_argument("--write", default="README.md", help="the README to update (default README.md)")
     return parser
@@ -116,6 +131,10 @@ def main(argv: list[str] | None = None) -> int:
                                         dask_address=args.dask, progress=_progress)
             print(report.as_text())
             return 0
+        if args.command == "promise":
+            from analytics.planning import requests as planning_requests
+
+            return planning_requests.promise_cli(args)
         if args.command == "docs":
             from pathlib import Path
 

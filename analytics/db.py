@@ -114,6 +114,20 @@ PLANNING_TABLES_SQL = [
     """CREATE TABLE IF NOT EXISTS plan_capacity (
         plan_id BIGINT, work_center VARCHAR, period DATE, available_hours DOUBLE, overtime_allowed_hours DOUBLE,
         overtime_hours DOUBLE, load_hours DOUBLE, capacity_source VARCHAR)""",
+    # What-if scenarios (analytics/planning/scenarios.py): the scenario JSON, its KPIs and adjustment notes;
+    # its plan is a plan version ("Scenario: <name>"). At most one row is recommended.
+    """CREATE TABLE IF NOT EXISTS plan_scenarios (
+        scenario_id BIGINT PRIMARY KEY, name VARCHAR UNIQUE, author VARCHAR, created_at TIMESTAMP,
+        strategy VARCHAR, as_of DATE, horizon INTEGER, scenario_json VARCHAR, kpis_json VARCHAR,
+        notes_json VARCHAR, plan_id BIGINT, recommended BOOLEAN, recommended_by VARCHAR,
+        recommended_at TIMESTAMP)""",
+    # Requests from sales to production (analytics/planning/requests.py): the ask and the planner's answer.
+    """CREATE TABLE IF NOT EXISTS production_requests (
+        request_id BIGINT PRIMARY KEY, created_at TIMESTAMP, requested_by VARCHAR, sku VARCHAR,
+        customer_id VARCHAR, quantity DOUBLE, requested_date DATE, partial_qty_now DOUBLE, rest_by_date DATE,
+        latest_acceptable_date DATE, flexibility VARCHAR, quoted_price DOUBLE, atp_summary VARCHAR,
+        status VARCHAR, decision VARCHAR, answer_note VARCHAR, answered_by VARCHAR, answered_at TIMESTAMP,
+        proposed_date DATE, proposed_qty DOUBLE)""",
 ]
 
 
@@ -371,7 +385,8 @@ def _carry_settings(con: duckdb.DuckDBPyConnection, old: Path, keep_settings: bo
         }
         kept = ("kpi_targets", "column_mappings", "import_log", "forecast_runs", "forecast_leaderboard",
                 "forecast_intervals", "forecast_backtests", "forecast_overrides",
-                "plan_versions", "plan_lines", "plan_products", "plan_capacity")
+                "plan_versions", "plan_lines", "plan_products", "plan_capacity",
+                "plan_scenarios", "production_requests")
         new_tables = {r[0] for r in con.execute(
             "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()").fetchall()}
         for t in kept if keep_settings else ():  # constant names: settings and app history survive

@@ -46,3 +46,34 @@ __all__ = [
     "export_plan_excel", "level_plan", "list_plans", "load_plan", "make_plan", "optimised_plan",
     "plan_inputs", "plan_rollup", "project", "safety_stock", "safety_stock_units", "save_plan", "z_value",
 ]
+from analytics.planning.requests import (  # noqa: E402  (sales -> production requests, the promise answer)
+    answer_request,
+    create_request,
+    list_requests,
+    promise_answer,
+    request_stats,
+)
+from analytics.planning.scenarios import (  # noqa: E402  (what-if scenarios)
+    CapacityChange,
+    DemandChange,
+    Promotion,
+    Scenario,
+    ScenarioResult,
+    apply_scenario,
+    compare_scenarios,
+    list_scenarios,
+    load_scenario,
+    mark_recommended,
+    recommended_scenario,
+    run_scenario,
+    save_scenario,
+    scenario_kpis,
+    scenario_month_diff,
+)
+
+__all__ += [
+    "CapacityChange", "DemandChange", "Promotion", "Scenario", "ScenarioResult", "answer_request",
+    "apply_scenario", "compare_scenarios", "create_request", "list_requests", "list_scenarios", "load_scenario",
+    "mark_recommended", "promise_answer", "recommended_scenario", "request_stats", "run_scenario", "save_scenario",
+    "scenario_kpis", "scenario_month_diff",
+]
