@@ -16,6 +16,8 @@ pages = {
     ],
     "Supply": [
         st.Page("pages/supply_review.py", title="Supply review", icon=":material/factory:"),
+        st.Page("pages/scenarios.py", title="Scenarios", icon=":material/alt_route:"),
+        st.Page("pages/promise.py", title="Can we promise it?", icon=":material/handshake:"),
     ],
     "Data": [
         st.Page("pages/import_data.py", title="Import data", icon=":material/upload_file:"),

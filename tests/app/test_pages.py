@@ -9,7 +9,8 @@ from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = ["pages/scorecard.py", "pages/targets.py", "pages/import_data.py", "pages/data_audit.py",
-         "pages/demand_workbench.py", "pages/forecast_value_added.py", "pages/supply_review.py"]
+         "pages/demand_workbench.py", "pages/forecast_value_added.py", "pages/supply_review.py",
+         "pages/scenarios.py", "pages/promise.py"]
 
 
 @pytest.fixture()
@@ -97,3 +98,46 @@ def test_supply_review_every_strategy(app_db):
         at.run()
         assert not at.exception, strategy
         assert at.metric[0].label == "Total cost"
+
+
+def _submit(at: AppTest, label: str) -> None:
+    next(b for b in at.button if b.label == label).click()
+    at.run()
+
+
+def test_scenarios_save_two_and_compare(app_db):
+    at = run_page("pages/scenarios.py")
+    assert not at.exception
+    for name, field, value in (("Costly stock", "Holding, % of cost per month", 4.0),
+                               ("Better service", "Service level class A (%)", 99.5)):
+        next(t for t in at.text_input if t.label == "Scenario name").set_value(name)
+        next(n for n in at.number_input if n.label == field).set_value(value)
+        _submit(at, "Run and save scenario")
+        assert not at.exception
+        assert any(f"Saved scenario '{name}'" in s.value for s in at.success), [e.value for e in at.error]
+    at.multiselect(key="sc_compare").set_value(["Costly stock", "Better service"])
+    at.run()
+    # Both are compared side by side against the baseline: one row per KPI, a column per scenario.
+    table = next(d.value for d in at.dataframe if "Costly stock" in d.value.columns)
+    assert {"baseline", "Costly stock", "Better service"} <= set(table.columns)
+    _submit(at, "Mark as recommended")
+    assert any("is the recommended scenario" in s.value for s in at.success)
+
+
+def test_promise_check_and_request_round_trip(app_db):
+    at = run_page("pages/promise.py")
+    at.selectbox(key="pr_sku").set_value("A")
+    at.number_input(key="pr_qty").set_value(5.0)
+    _submit(at, "Check")
+    assert not at.exception
+    assert at.metric[0].label == "Available on the requested date"
+    at.text_input(key="pr_who").set_value("Sam Sales")
+    _submit(at, "Send to production")
+    assert any("sent to production" in s.value for s in at.success), [e.value for e in at.error]
+    at.run()
+    assert {m.label: m.value for m in at.metric}["Open"] == "1"
+    next(t for t in at.text_input if t.label == "Planner").set_value("Pat Planner")
+    _submit(at, "Send answer")
+    assert any("answered: accept" in s.value for s in at.success), [e.value for e in at.error]
+    at.run()
+    assert {m.label: m.value for m in at.metric}["Accepted"] == "1"

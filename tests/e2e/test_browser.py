@@ -10,7 +10,8 @@ from tests.e2e.conftest import screenshot, wait_rendered
 
 PAGES = {"": "KPI scorecard", "targets": "Targets & definitions", "import_data": "Import data",
          "data_audit": "Data audit", "demand_workbench": "Demand workbench",
-         "forecast_value_added": "Forecast value added", "supply_review": "Supply review"}
+         "forecast_value_added": "Forecast value added", "supply_review": "Supply review",
+         "scenarios": "Scenarios", "promise": "Can we promise it?"}
 
 
 def metric_value(page, label: str) -> str:

@@ -1,0 +1,90 @@
+"""Can we promise it? Available-to-promise and capable-to-promise for an order line, a request to production
+built from the answer, and the planners' queue of requests."""
+
+from datetime import timedelta
+
+import pandas as pd
+import streamlit as st
+
+from analytics import planning
+from analytics.planning import requests as rq
+from ui import common, supply
+
+filters = common.page_setup("Can we promise it?")
+if filters is not None:
+    v, con = common.version(), common.con()
+    as_of = common.as_of_default(v)
+    skus = common.dimension_values(v)["skus"]
+    with st.form("pr_form"):
+        c1, c2, c3, c4 = st.columns(4)
+        sku = c1.selectbox("SKU", skus, key="pr_sku")
+        qty = c2.number_input("Quantity", min_value=1.0, value=100.0, step=10.0, key="pr_qty")
+        when = c3.date_input("Requested date", value=as_of + timedelta(days=30), min_value=as_of, key="pr_date")
+        price = c4.number_input("Quoted unit price (0 = list price)", min_value=0.0, value=0.0, key="pr_price")
+        asked = st.form_submit_button("Check", type="primary")
+    if asked:
+        plan = supply.plan(v, as_of, 18, planning.PolicySettings(), "optimised", planning.PlanSettings())
+        try:
+            st.session_state["pr_answer"] = planning.available_to_promise(con, plan, sku, qty, when, price=price or None)
+        except planning.PlanningError as e:
+            st.error(str(e))
+    answer = st.session_state.get("pr_answer")
+    if answer:
+        (st.success if answer["available"] else st.warning)(answer["message"])
+        m = st.columns(4)
+        m[0].metric("Available on the requested date", f"{answer['qty_on_requested_date']:,.0f}")
+        m[1].metric("Earliest date for all of it", str(answer["earliest_full_date"] or "beyond the horizon"))
+        m[2].metric("Margin before expediting", f"{answer['margin_before_expediting']:,.0f}")
+        m[3].metric("Margin after expediting", f"{answer['margin_after_expediting']:,.0f}")
+        if answer["profitable_only_if_production_absorbs_expediting"]:
+            st.error("This order looks profitable only because production absorbs the expediting cost.")
+        st.dataframe(common.tidy(answer["atp_by_month"]), hide_index=True, width="stretch")
+        st.dataframe(common.tidy(pd.DataFrame(answer["ctp_options"])), hide_index=True, width="stretch")
+        with st.form("pr_request"):
+            st.markdown("**Send a request to production**: what the customer asked for and what they could live with")
+            c1, c2, c3 = st.columns(3)
+            customer = c1.selectbox("Customer", [None, *common.dimension_values(v)["customers"]], key="pr_customer")
+            partial = c2.number_input("Could take now (units, 0 = no partial)", 0.0, float(answer["qty"]), 0.0, key="pr_partial")
+            rest_by = c3.date_input("…and the rest by", value=None, key="pr_rest")
+            latest = c1.date_input("Or all of it as late as", value=None, key="pr_latest")
+            who = c2.text_input("Your name", max_chars=80, key="pr_who")
+            note = c3.text_input("Anything else", max_chars=500, key="pr_note")
+            if st.form_submit_button("Send to production"):
+                try:
+                    rid = rq.create_request(common.db_path(), answer["sku"], answer["qty"], answer["requested_date"],
+                                            who, customer, partial_qty_now=partial or None, rest_by_date=rest_by,
+                                            latest_acceptable_date=latest, flexibility=note or None,
+                                            quoted_price=answer["price"], atp_summary=answer)
+                    st.success(f"Request #{rid} sent to production.")
+                except ValueError as e:
+                    st.error(str(e))
+
+    st.header("Requests to production")
+    stats = rq.request_stats(common.con())
+    s = st.columns(5)
+    for col, (label, key) in zip(s, [("Requests", "requests"), ("Open", "open"), ("Accepted", "accepted"),
+                                     ("Proposed", "proposed"), ("Declined", "declined")]):
+        col.metric(label, stats[key])
+    if stats["median_hours_to_answer"] is not None:
+        st.caption(f"Median time to answer: {stats['median_hours_to_answer']:.1f} h "
+                   f"(mean {stats['mean_hours_to_answer']:.1f} h)")
+    requests = rq.list_requests(common.con())
+    st.dataframe(common.tidy(requests), hide_index=True, width="stretch")
+    open_ids = requests.loc[requests["status"] == "open", "request_id"].tolist()
+    if open_ids:
+        with st.form("pr_answer"):
+            st.markdown("**Answer a request** (planners)")
+            c1, c2, c3, c4 = st.columns(4)
+            rid = c1.selectbox("Request", open_ids)
+            decision = c2.radio("Decision", ["accept", "propose", "decline"], horizontal=True)
+            proposed_date = c3.date_input("Proposed date", value=None)
+            proposed_qty = c4.number_input("Proposed quantity (0 = as asked)", min_value=0.0, value=0.0)
+            note = st.text_input("Note (required to propose or decline)", max_chars=500)
+            planner = st.text_input("Planner", max_chars=80)
+            if st.form_submit_button("Send answer"):
+                try:
+                    rq.answer_request(common.db_path(), int(rid), decision, note, planner,
+                                      proposed_date=proposed_date, proposed_qty=proposed_qty or None)
+                    st.success(f"Request #{rid} answered: {decision}.")
+                except ValueError as e:
+                    st.error(str(e))

@@ -1,0 +1,56 @@
+"""What-if scenarios: build one (demand, promotions, lost customers, capacity, service, cost), save it, and
+compare two to four side by side against the baseline plan; mark one as recommended for the summit."""
+
+import streamlit as st
+
+from analytics import planning
+from analytics.planning import scenarios as sc
+from ui import common
+from ui.scenarios import scenario_form
+
+filters = common.page_setup("Scenarios")
+if filters is not None:
+    v, con = common.version(), common.con()
+    as_of = common.as_of_default(v)
+    opts = common.dimension_values(v)
+    with st.expander("Build a new scenario", expanded=False):
+        scenario = scenario_form(opts)
+        if scenario is not None:
+            try:
+                with st.spinner("Planning the scenario…"):
+                    result = sc.run_scenario(con, as_of, 18, scenario)
+                    sc.save_scenario(common.db_path(), scenario, result)
+                st.success(f"Saved scenario '{common.escape(scenario.name)}' ({result.seconds:.1f} s).")
+                for note in result.adjustments:
+                    st.caption(common.escape(note))
+                st.cache_data.clear()
+            except (planning.PlanningError, ValueError) as e:
+                st.error(str(e))
+
+    saved = sc.list_scenarios(common.con())
+    if saved.empty:
+        st.info("No scenario saved yet: build one above. The comparison always includes the baseline plan.")
+        st.stop()
+    recommended = sc.recommended_scenario(common.con())
+    st.dataframe(saved, hide_index=True, width="stretch")
+    names = saved["name"].tolist()
+    chosen = st.multiselect("Compare (up to 4) against the baseline", names, default=names[:2],
+                            max_selections=4, key="sc_compare")
+    if chosen:
+        with st.spinner("Comparing…"):
+            table = sc.compare_scenarios(common.con(), chosen)
+        st.dataframe(common.tidy(table, 3), hide_index=True, width="stretch")
+        common.downloads("scenario_comparison", table, key="sc_cmp")
+        base = sc.run_scenario(common.con(), as_of, 18, None)
+        for name in chosen:
+            diff = sc.scenario_month_diff(sc.load_scenario(common.con(), name), base)
+            with st.expander(f"Where '{name}' differs from the baseline ({len(diff)} family-months)"):
+                st.dataframe(common.tidy(diff), hide_index=True, width="stretch")
+    c1, c2 = st.columns([2, 1])
+    pick = c1.selectbox("Recommended for the summit", names, index=names.index(recommended) if recommended in names else 0,
+                        key="sc_recommend")
+    if c2.button("Mark as recommended", key="sc_mark"):
+        sc.mark_recommended(common.db_path(), pick)
+        st.success(f"'{common.escape(pick)}' is the recommended scenario.")
+    if recommended:
+        st.caption(f"Currently recommended: **{common.escape(recommended)}**")

@@ -1,0 +1,65 @@
+"""The scenario builder: tables of demand changes, promotions and capacity changes, plus lost customers,
+service levels and costs; turns the widgets into an analytics Scenario."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from analytics.planning import scenarios as sc
+
+
+def _rows(df: pd.DataFrame) -> list[dict]:
+    return [r for r in df.to_dict("records") if any(v not in (None, "") and v == v for v in r.values())]
+
+
+def _month(v):
+    return None if v in (None, "") or v != v else str(v)
+
+
+def scenario_form(options: dict[str, list[str]]) -> sc.Scenario | None:
+    """Draw the builder; on submit return the Scenario (ValueError messages are shown, not raised)."""
+    with st.form("sc_form"):
+        c1, c2, c3 = st.columns(3)
+        name = c1.text_input("Scenario name", max_chars=80)
+        author = c2.text_input("Author", max_chars=80)
+        strategy = c3.selectbox("Plan strategy", ["optimised", "chase", "level"])
+        st.markdown("**Demand changes** (percent on the forecast; months as YYYY-MM, empty = whole horizon)")
+        demand = st.data_editor(pd.DataFrame({"family": pd.Series(dtype=str), "from": pd.Series(dtype=str),
+                                              "to": pd.Series(dtype=str), "percent": pd.Series(dtype=float)}),
+                                num_rows="dynamic", width="stretch", key="sc_demand", column_config={
+                                    "family": st.column_config.SelectboxColumn(options=["(all)", *options["families"]])})
+        st.markdown("**Promotions** (extra units on a SKU or family in a month)")
+        promos = st.data_editor(pd.DataFrame({"sku or family": pd.Series(dtype=str), "month": pd.Series(dtype=str),
+                                              "extra units": pd.Series(dtype=float)}),
+                                num_rows="dynamic", width="stretch", key="sc_promos")
+        st.markdown("**Capacity changes** (hours per month, e.g. +160 = a shift added, −160 = a shift lost)")
+        cap = st.data_editor(pd.DataFrame({"work center": pd.Series(dtype=str), "from": pd.Series(dtype=str),
+                                           "to": pd.Series(dtype=str), "hours per month": pd.Series(dtype=float)}),
+                             num_rows="dynamic", width="stretch", key="sc_cap", column_config={
+                                 "work center": st.column_config.SelectboxColumn(options=options["work_centers"])})
+        lost = st.multiselect("Lost customers (their backlog and share of the forecast go)", options["customers"])
+        c1, c2, c3, c4 = st.columns(4)
+        svc = {k: c.number_input(f"Service level class {k} (%)", 50.0, 99.9, d, 0.5)
+               for c, k, d in ((c1, "A", 98.0), (c2, "B", 95.0), (c3, "C", 90.0))}
+        holding = c4.number_input("Holding, % of cost per month", 0.0, 20.0, 2.0, 0.5)
+        notes = st.text_area("Notes", max_chars=500)
+        if not st.form_submit_button("Run and save scenario", type="primary"):
+            return None
+    try:
+        return sc.Scenario(
+            name=name, author=author, strategy=strategy,
+            demand_changes=tuple(sc.DemandChange(None if r["family"] in (None, "(all)") else r["family"],
+                                                 _month(r["from"]), _month(r["to"]), r["percent"] or 0.0)
+                                 for r in _rows(demand)),
+            promotions=tuple(sc.Promotion(r["sku or family"], _month(r["month"]), r["extra units"]) for r in _rows(promos)),
+            capacity_changes=tuple(sc.CapacityChange(r["work center"], _month(r["from"]), _month(r["to"]),
+                                                     hours_per_month=r["hours per month"]) for r in _rows(cap)),
+            lost_customers=tuple(lost),
+            service_by_class=tuple((k, v / 100) for k, v in svc.items() if abs(v - {"A": 98, "B": 95, "C": 90}[k]) > 1e-9),
+            settings=(("holding_rate", holding / 100),) if abs(holding - 2.0) > 1e-9 else (),
+            notes=notes,
+        )
+    except (ValueError, TypeError) as e:
+        st.error(str(e))
+        return None
