@@ -77,21 +77,24 @@ def forecast_fan_figure(
     if fan is not None and len(fan):
         x = pd.to_datetime(fan["period"])
         for lo, hi, name, alpha in (("lo95", "hi95", "95% interval", 0.15), ("lo80", "hi80", "80% interval", 0.3)):
-            fig.add_trace(go.Scatter(x=x, y=fan[hi], line={"width": 0}, showlegend=False, hoverinfo="skip"))
-            fig.add_trace(go.Scatter(x=x, y=fan[lo], fill="tonexty", fillcolor=f"rgba(0,114,178,{alpha})",
-                                     line={"width": 0}, name=name))
-        fig.add_trace(go.Scatter(x=x, y=fan["mean"], name="statistical forecast",
+            fig.add_trace(go.Scatter(x=x, y=fan[hi], mode="lines", line={"width": 0}, showlegend=False,
+                                     hoverinfo="skip"))
+            fig.add_trace(go.Scatter(x=x, y=fan[lo], mode="lines", fill="tonexty",
+                                     fillcolor=f"rgba(0,114,178,{alpha})", line={"width": 0}, name=name))
+        fig.add_trace(go.Scatter(x=x, y=fan["mean"], name="statistical forecast", mode="lines",
                                  line={"color": BLUE, "width": 3}))
     if snapshots is not None and len(snapshots):
         for i, (snap, g) in enumerate(snapshots.groupby("snapshot_date")):
-            fig.add_trace(go.Scatter(x=pd.to_datetime(g["period"]), y=g["quantity"], name="past snapshots",
+            fig.add_trace(go.Scatter(x=pd.to_datetime(g["period"]), y=g["quantity"], name="past snapshots", mode="lines",
                                      legendgroup="past", showlegend=i == 0, opacity=0.35,
                                      line={"color": GREY, "width": 1}, hovertemplate=f"snapshot {snap}: %{{y:,.0f}}"))
     if consensus is not None and len(consensus):
         fig.add_trace(go.Scatter(x=pd.to_datetime(consensus["period"]), y=consensus["quantity"], name="consensus",
+                                 mode="lines",
                                  line={"color": ORANGE, "width": 3, "dash": "dash"}))
     if direct is not None and len(direct):
         fig.add_trace(go.Scatter(x=pd.to_datetime(direct["period"]), y=direct["mean"], name="direct family forecast",
+                                 mode="lines",
                                  line={"color": GREEN, "width": 2, "dash": "dot"}))
     fig.add_trace(go.Scatter(x=pd.to_datetime(history["month"]), y=history["actual"], name="actual orders",
                              line={"color": "#000000", "width": 2}, mode="lines+markers", marker={"size": 5}))

@@ -57,7 +57,7 @@ if filters is not None:
             st.caption("The fan of a family or total adds up the SKUs' intervals, so it is wider than the true "
                        "spread; the dotted line is the family's own (direct) forecast for comparison.")
         table = fan.merge(cons.rename(columns={"quantity": "consensus"})[["period", "consensus"]], how="left", on="period")
-        st.dataframe(table, hide_index=True, width="stretch")
+        st.dataframe(common.tidy(table), hide_index=True, width="stretch")
         common.downloads(f"forecast_{level}_{key or 'total'}", table, key="wb_fc")
     with tab_models:
         if uid is None:
@@ -65,7 +65,7 @@ if filters is not None:
         elif board.empty:
             st.info("This series was not forecast in the latest run (no order history).")
         else:
-            st.dataframe(board, hide_index=True, width="stretch")
+            st.dataframe(common.tidy(board, 3), hide_index=True, width="stretch", column_config=common.PCT)
             common.downloads(f"leaderboard_{uid}", board, key="wb_board")
             model = st.selectbox("Backtest of", board["model"].tolist(), key="wb_bt_model")
             bt = workbench.backtests(con, uid, int(run["run_id"]), model)
