@@ -1,0 +1,111 @@
+"""Demand classification per series and the candidate models each class is routed to.
+
+Grain: one monthly demand history (1-D array, oldest first) -> one class label.
+
+Classes (Syntetos, Boylan & Croston 2005 cut-offs on the history after its leading zeros):
+
+=============  ==============================================================================
+``inactive``   no history at all, or no demand in the last ``inactive_months`` (default 6)
+``new``        fewer than ``min_history`` (default 12) months since the first demand
+``smooth``     ADI < 1.32 and CV² < 0.49
+``erratic``    ADI < 1.32 and CV² >= 0.49
+``intermittent`` ADI >= 1.32 and CV² < 0.49
+``lumpy``      ADI >= 1.32 and CV² >= 0.49
+=============  ==============================================================================
+
+ADI (average demand interval) = months since the first demand / number of months with demand.
+CV² = (population standard deviation / mean)² of the non-zero demand sizes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+__all__ = [
+    "ADI_CUTOFF",
+    "CANDIDATES_BY_CLASS",
+    "CV2_CUTOFF",
+    "DEMAND_CLASSES",
+    "DemandStats",
+    "candidate_aliases",
+    "classify",
+    "demand_stats",
+]
+
+ADI_CUTOFF = 1.32
+CV2_CUTOFF = 0.49
+DEMAND_CLASSES = ("smooth", "erratic", "intermittent", "lumpy", "new", "inactive")
+
+#: Model aliases tried for each class (see ``models.make_model``); the first one is the class default,
+#: used when the history is too short to backtest.
+CANDIDATES_BY_CLASS: dict[str, tuple[str, ...]] = {
+    "smooth": ("Combo", "ETS", "Theta", "ARIMA", "SeasonalNaive", "Naive"),
+    "erratic": ("Combo", "ETS", "Theta", "ARIMA", "SeasonalNaive", "Naive"),
+    "intermittent": ("SBA", "Croston", "TSB", "MovingAverage", "Naive"),
+    "lumpy": ("SBA", "Croston", "TSB", "MovingAverage", "Naive"),
+    "new": ("SES", "MovingAverage", "Naive"),
+    "inactive": ("Zero",),
+}
+
+
+@dataclass(frozen=True)
+class DemandStats:
+    """What the classification looked at, for the "why this class" panel."""
+
+    history_months: int  # months since the first non-zero demand (leading zeros dropped)
+    demand_months: int  # months with non-zero demand
+    trailing_zero_months: int  # months with no demand at the end of the history
+    adi: float  # average demand interval; NaN without demand
+    cv2: float  # squared coefficient of variation of non-zero demand sizes; NaN without demand
+
+
+def _as_history(y: ArrayLike) -> np.ndarray:
+    arr = np.asarray(y, dtype=float).ravel()
+    return np.where(np.isfinite(arr), arr, 0.0)
+
+
+def demand_stats(y: ArrayLike) -> DemandStats:
+    """ADI, CV² and history counts of one demand series (NaN counted as no demand)."""
+    arr = _as_history(y)
+    nonzero = np.flatnonzero(arr != 0.0)
+    if nonzero.size == 0:
+        return DemandStats(0, 0, int(arr.size), float("nan"), float("nan"))
+    history = arr[nonzero[0] :]
+    sizes = history[history != 0.0]
+    mean = float(np.mean(sizes))
+    cv2 = float(np.var(sizes) / mean**2) if mean != 0.0 else float("nan")
+    return DemandStats(
+        history_months=int(history.size),
+        demand_months=int(sizes.size),
+        trailing_zero_months=int(arr.size - 1 - nonzero[-1]),
+        adi=float(history.size / sizes.size),
+        cv2=cv2,
+    )
+
+
+def classify(y: ArrayLike, *, min_history: int = 12, inactive_months: int = 6) -> str:
+    """Demand class of one monthly series: smooth, erratic, intermittent, lumpy, new or inactive.
+
+    Checked in this order: ``inactive`` (no demand ever, or none in the last ``inactive_months``),
+    ``new`` (fewer than ``min_history`` months since the first demand), then the ADI / CV² quadrant.
+    """
+    stats = demand_stats(y)
+    if stats.demand_months == 0 or stats.trailing_zero_months >= inactive_months:
+        return "inactive"
+    if stats.history_months < min_history:
+        return "new"
+    lumpy_sizes = not (stats.cv2 < CV2_CUTOFF)  # NaN (e.g. negative mean) counts as variable
+    if stats.adi < ADI_CUTOFF:
+        return "erratic" if lumpy_sizes else "smooth"
+    return "lumpy" if lumpy_sizes else "intermittent"
+
+
+def candidate_aliases(demand_class: str) -> tuple[str, ...]:
+    """Model aliases to try for a demand class (first = class default)."""
+    try:
+        return CANDIDATES_BY_CLASS[demand_class]
+    except KeyError:
+        raise ValueError(f"unknown demand class {demand_class!r}; expected one of {DEMAND_CLASSES}") from None

@@ -1,0 +1,103 @@
+"""Forecast accuracy metrics: pure functions of actuals and forecasts.
+
+Grain: each function takes aligned 1-D arrays (one value per forecast step, or any pooled set of
+steps) and returns one float. Nothing here knows about models, SKUs or dates.
+
+Conventions (shared with the leaderboard in ``auto.py`` and the M3 benchmark):
+
+- ``wmape``  sum|y - f| / sum|y|; 0 when both sums are 0, NaN when only the denominator is 0.
+- ``mase``   mean|y - f| scaled by the in-sample mean absolute seasonal-naive error (lag ``m``), falling
+  back to lag 1 when the history is shorter than ``m + 1``; NaN when that scale is 0.
+- ``smape``  M3 definition: mean over the horizon of 200|y - f| / (|y| + |f|), a step with 0/0 counts as 0.
+- ``bias``   sum(f - y) / sum(y): positive means over-forecasting; NaN when sum(y) is 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+__all__ = ["bias", "mae", "mase", "smape", "wmape"]
+
+
+def _pair(y: ArrayLike, f: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    y_arr = np.asarray(y, dtype=float).ravel()
+    f_arr = np.asarray(f, dtype=float).ravel()
+    if y_arr.shape != f_arr.shape:
+        raise ValueError(f"actuals and forecasts differ in length: {y_arr.size} vs {f_arr.size}")
+    return y_arr, f_arr
+
+
+def mae(y: ArrayLike, f: ArrayLike) -> float:
+    """Mean absolute error; NaN for empty input."""
+    y_arr, f_arr = _pair(y, f)
+    if y_arr.size == 0:
+        return float("nan")
+    return float(np.mean(np.abs(y_arr - f_arr)))
+
+
+def wmape(y: ArrayLike, f: ArrayLike) -> float:
+    """Weighted MAPE as a fraction: sum|y - f| / sum|y|.
+
+    Example: y = [10, 20], f = [12, 15] -> (2 + 5) / 30 = 0.2333.
+    Returns 0.0 when both sums are 0 (a perfect zero forecast of zero demand) and NaN when only
+    sum|y| is 0 (undefined: any error on no demand).
+    """
+    y_arr, f_arr = _pair(y, f)
+    num = float(np.sum(np.abs(y_arr - f_arr)))
+    den = float(np.sum(np.abs(y_arr)))
+    if den == 0.0:
+        return 0.0 if num == 0.0 else float("nan")
+    return num / den
+
+
+def smape(y: ArrayLike, f: ArrayLike) -> float:
+    """Symmetric MAPE in percent, M3 competition definition.
+
+    mean over steps of 200 * |y - f| / (|y| + |f|); a step where y = f = 0 counts as 0.
+    Example: y = [100, 0], f = [110, 0] -> (200 * 10 / 210 + 0) / 2 = 4.7619.
+    """
+    y_arr, f_arr = _pair(y, f)
+    if y_arr.size == 0:
+        return float("nan")
+    den = np.abs(y_arr) + np.abs(f_arr)
+    safe = np.where(den == 0.0, 1.0, den)
+    terms = np.where(den == 0.0, 0.0, 200.0 * np.abs(y_arr - f_arr) / safe)
+    return float(np.mean(terms))
+
+
+def mase_scale(y_train: ArrayLike, m: int = 12) -> float:
+    """In-sample mean absolute error of the seasonal-naive forecast at lag ``m`` (lag 1 if too short)."""
+    hist = np.asarray(y_train, dtype=float).ravel()
+    lag = m if hist.size >= m + 1 else 1
+    if hist.size < lag + 1:
+        return float("nan")
+    return float(np.mean(np.abs(hist[lag:] - hist[:-lag])))
+
+
+def mase(y: ArrayLike, f: ArrayLike, y_train: ArrayLike, m: int = 12) -> float:
+    """Mean absolute scaled error.
+
+    MAE of the forecast divided by the in-sample MAE of the seasonal-naive method with lag ``m``
+    (``y_t - y_{t-m}``); when the history is shorter than ``m + 1`` the lag-1 naive scale is used.
+    Example: y_train = [1, 2, 4] (shorter than 13, so lag 1: scale = (1 + 2) / 2 = 1.5),
+    y = [5], f = [4] -> 1 / 1.5 = 0.6667. NaN when the scale is 0 or undefined.
+    """
+    y_arr, f_arr = _pair(y, f)
+    scale = mase_scale(y_train, m)
+    if not np.isfinite(scale) or scale == 0.0 or y_arr.size == 0:
+        return float("nan")
+    return float(np.mean(np.abs(y_arr - f_arr)) / scale)
+
+
+def bias(y: ArrayLike, f: ArrayLike) -> float:
+    """Forecast bias as a fraction of actual demand: sum(f - y) / sum(y).
+
+    Positive = over-forecast. Example: y = [10, 20], f = [12, 15] -> (2 - 5) / 30 = -0.1.
+    NaN when sum(y) is 0.
+    """
+    y_arr, f_arr = _pair(y, f)
+    den = float(np.sum(y_arr))
+    if den == 0.0:
+        return float("nan")
+    return float(np.sum(f_arr - y_arr)) / den

@@ -1,0 +1,129 @@
+"""The per-series pipeline ``auto_forecast``: classification, backtest selection, the SeriesForecast shape."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analytics.forecasting.auto import SeriesForecast, auto_forecast
+
+FORECAST_COLUMNS = ["step", "mean", "lo80", "hi80", "lo95", "hi95"]
+LEADERBOARD_COLUMNS = ["model", "wmape", "mase", "smape", "bias", "chosen", "notes"]
+BACKTEST_COLUMNS = ["cutoff", "step", "y", "model", "forecast"]
+
+
+def seasonal_demand(n: int = 60, seed: int = 1) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    return 500 + 2 * t + 150 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 10, n)
+
+
+def intermittent_demand(n: int = 48) -> np.ndarray:
+    # a order of 5-7 units every third month: ADI 3, CV^2 small -> intermittent
+    sizes = np.array([6.0, 5.0, 7.0, 6.0])
+    y = np.zeros(n)
+    y[::3] = np.resize(sizes, len(y[::3]))
+    return y
+
+
+def check_shape(result: SeriesForecast, h: int) -> None:
+    assert list(result.forecast.columns) == FORECAST_COLUMNS
+    assert result.forecast["step"].tolist() == list(range(1, h + 1))
+    assert (result.forecast.drop(columns="step").to_numpy() >= 0).all()
+    f = result.forecast
+    assert (f["lo95"] <= f["lo80"] + 1e-9).all() and (f["lo80"] <= f["mean"] + 1e-9).all()
+    assert (f["mean"] <= f["hi80"] + 1e-9).all() and (f["hi80"] <= f["hi95"] + 1e-9).all()
+    assert list(result.leaderboard.columns) == LEADERBOARD_COLUMNS
+    assert result.leaderboard["chosen"].sum() == 1
+    assert result.leaderboard.loc[result.leaderboard["chosen"], "model"].item() == result.chosen
+    assert list(result.backtest.columns) == BACKTEST_COLUMNS
+    assert isinstance(result.fallbacks, list)
+    assert isinstance(result.reason, str) and result.reason
+
+
+def test_seasonal_series_gets_a_seasonal_model_chosen_by_backtest():
+    y = seasonal_demand()
+    result = auto_forecast(y, 12)
+    check_shape(result, 12)
+    assert result.demand_class == "smooth"
+    assert result.chosen in {"Combo", "ETS", "Theta", "ARIMA", "SeasonalNaive"}
+    assert result.chosen != "Naive"
+    assert "lowest backtest WMAPE" in result.reason and "over 3 origins" in result.reason
+    assert "demand class smooth" in result.reason
+    # the forecast follows the seasonal swing of +-150 around the level
+    assert result.forecast["mean"].max() - result.forecast["mean"].min() > 150
+    # backtest: 3 origins x 12 steps x 6 candidates, cutoffs are integer positions
+    assert len(result.backtest) == 3 * 12 * len(result.leaderboard)
+    assert result.backtest["cutoff"].dtype.kind == "i"
+    assert sorted(result.backtest["cutoff"].unique().tolist()) == [39, 43, 47]  # 60 - 12 - 1 - 2*4 ...
+    chosen_wmape = result.leaderboard.set_index("model")["wmape"]
+    assert chosen_wmape[result.chosen] == chosen_wmape.min()
+    assert math.isfinite(result.error_sigma_lag1) and result.error_sigma_lag1 > 0
+    lag1 = result.backtest[(result.backtest["model"] == result.chosen) & (result.backtest["step"] == 1)]
+    assert result.error_sigma_lag1 == pytest.approx(np.std(lag1["y"] - lag1["forecast"], ddof=1))
+
+
+def test_intermittent_series_gets_an_intermittent_method():
+    y = intermittent_demand()
+    result = auto_forecast(y, 6)
+    check_shape(result, 6)
+    assert result.demand_class == "intermittent"
+    assert result.chosen in {"SBA", "Croston", "TSB", "MovingAverage"}
+    assert "RMSE" in result.reason
+    assert set(result.leaderboard["model"]) == {"SBA", "Croston", "TSB", "MovingAverage", "Naive"}
+    # a flat rate of roughly 6 units every 3 months
+    assert result.forecast["mean"].iloc[0] == pytest.approx(2.0, abs=0.6)
+
+
+def test_short_history_uses_class_rules_and_says_so():
+    result = auto_forecast([0, 0, 0, 4, 5, 6, 5, 7], 3)
+    check_shape(result, 3)
+    assert result.demand_class == "new"
+    assert result.chosen == "SES"
+    assert "too short to backtest" in result.reason
+    assert result.backtest.empty
+    assert result.leaderboard[["wmape", "mase", "smape", "bias"]].isna().all().all()
+    assert math.isnan(result.error_sigma_lag1)
+
+
+def test_inactive_series_forecasts_zero():
+    result = auto_forecast([5.0] * 20 + [0.0] * 8, 4)
+    check_shape(result, 4)
+    assert result.demand_class == "inactive"
+    assert result.chosen == "Zero"
+    assert "no demand in the last 8 months" in result.reason
+    assert (result.forecast.drop(columns="step").to_numpy() == 0).all()
+
+
+def test_fast_mode_skips_the_backtest():
+    result = auto_forecast(seasonal_demand(), 18, fast=True)
+    check_shape(result, 18)
+    assert result.chosen == "Combo"
+    assert result.reason.startswith("fast mode")
+    assert result.backtest.empty
+
+
+def test_degenerate_inputs_never_crash():
+    for y in ([], [0.0, 0.0, 0.0], [np.nan, 3.0, np.nan, 4.0], [7.0]):
+        result = auto_forecast(np.asarray(y, dtype=float), 2)
+        check_shape(result, 2)
+
+
+def test_negative_values_are_clipped_and_fallbacks_recorded():
+    y = np.r_[seasonal_demand(36) - 480.0]  # swings below zero: no log scale, no multiplicative seasonality
+    result = auto_forecast(y, 6)
+    check_shape(result, 6)
+    assert isinstance(result.leaderboard.loc[0, "notes"], str)
+    combo_notes = result.leaderboard.set_index("model").loc["Combo", "notes"]
+    assert "HoltWinters" in combo_notes  # needs positive values: left out of the combination
+
+
+def test_backtest_h_and_windows_are_respected():
+    result = auto_forecast(seasonal_demand(48), 12, n_windows=2, backtest_h=6)
+    assert result.backtest["step"].max() == 6
+    assert result.backtest["cutoff"].nunique() == 2
+    assert "over 2 origins" in result.reason
+    assert isinstance(result.forecast, pd.DataFrame) and len(result.forecast) == 12

@@ -1,0 +1,328 @@
+"""Forecasting models, metrics, classification and backtests on small hand-checkable series."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analytics.forecasting import metrics
+from analytics.forecasting.backtest import backtest_series, cross_validation, rolling_cutoffs
+from analytics.forecasting.classify import CANDIDATES_BY_CLASS, classify, demand_stats
+from analytics.forecasting.models import (
+    ARIMA,
+    ETS,
+    MODEL_ALIASES,
+    SBA,
+    SES,
+    TSB,
+    Combo,
+    Croston,
+    HoltWinters,
+    MovingAverage,
+    Naive,
+    SeasonalNaive,
+    Theta,
+    Zero,
+    make_model,
+    seasonal_adjustment,
+    seasonality_test,
+)
+
+Z80 = 1.2815515655446004  # standard normal 90% quantile
+Z95 = 1.959963984540054  # standard normal 97.5% quantile
+
+INTERMITTENT = np.array([0, 3, 0, 0, 5, 0, 4], dtype=float)
+
+
+def seasonal_series(n: int = 60, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    return 200 + 1.0 * t + 50 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 5, n)
+
+
+# --------------------------------------------------------------------------------------------------
+# baselines
+# --------------------------------------------------------------------------------------------------
+
+
+def test_naive_by_hand():
+    # y = 10, 12, 11, 13: forecast 13; one-step residuals 2, -1, 2 -> sigma = sqrt((4 + 1 + 4) / 3) = sqrt(3)
+    # step h: 13 +- z * sqrt(3) * sqrt(h)
+    pred = Naive().fit([10, 12, 11, 13]).predict(2)
+    assert list(pred.columns) == ["mean", "lo-80", "hi-80", "lo-95", "hi-95"]
+    assert list(pred.index) == [1, 2]
+    assert pred["mean"].tolist() == [13.0, 13.0]
+    assert pred.loc[1, "hi-80"] == pytest.approx(13 + Z80 * math.sqrt(3))
+    assert pred.loc[2, "lo-95"] == pytest.approx(13 - Z95 * math.sqrt(3) * math.sqrt(2))
+
+
+def test_seasonal_naive_by_hand():
+    # season 4: last season 1, 2, 3, 4 repeats; seasonal differences of y are all 1 -> sigma 1
+    y = [0, 1, 2, 3, 1, 2, 3, 4]
+    pred = SeasonalNaive(season_length=4).fit(y).predict(6)
+    assert pred["mean"].tolist() == [1, 2, 3, 4, 1, 2]
+    # steps 1-4 are one season ahead (k = 0), steps 5-6 two (k = 1): width sqrt(k + 1)
+    assert pred.loc[4, "hi-80"] - pred.loc[4, "mean"] == pytest.approx(Z80)
+    assert pred.loc[5, "hi-80"] - pred.loc[5, "mean"] == pytest.approx(Z80 * math.sqrt(2))
+
+
+def test_moving_average_by_hand():
+    # window 3 over 4, 6, 8, 10, 12: forecast (8 + 10 + 12) / 3 = 10
+    # one-step errors: 10 - mean(4, 6, 8) = 4, 12 - mean(6, 8, 10) = 4 -> sigma 4, flat interval
+    pred = MovingAverage(window=3).fit([4, 6, 8, 10, 12]).predict(3)
+    assert pred["mean"].tolist() == [10.0, 10.0, 10.0]
+    assert pred["hi-95"].tolist() == pytest.approx([10 + Z95 * 4] * 3)
+
+
+def test_ses_with_fixed_alpha_by_hand():
+    # alpha 0.5, level starts at y1 = 10: l = 10, 11, 11, 12 -> forecast 12
+    # one-step errors 0, 2, 0, 2 -> sigma^2 = 2; var_h = 2 (1 + (h - 1) 0.25)
+    pred = SES(alpha=0.5, log=False).fit([10, 12, 11, 13]).predict(2)
+    assert pred["mean"].tolist() == pytest.approx([12.0, 12.0])
+    assert pred.loc[1, "hi-80"] == pytest.approx(12 + Z80 * math.sqrt(2))
+    assert pred.loc[2, "lo-95"] == pytest.approx(12 - Z95 * math.sqrt(2 * 1.25))
+
+
+# --------------------------------------------------------------------------------------------------
+# intermittent demand
+# --------------------------------------------------------------------------------------------------
+
+
+def test_croston_by_hand():
+    # y = 0, 3, 0, 0, 5, 0, 4 ; alpha = 0.1
+    # demands (size, interval): (3, 2) (5, 3) (4, 2)   [first interval counted from the start]
+    # size:     3 -> 3 + 0.1 (5 - 3) = 3.2 -> 3.2 + 0.1 (4 - 3.2) = 3.28
+    # interval: 2 -> 2 + 0.1 (3 - 2) = 2.1 -> 2.1 + 0.1 (2 - 2.1) = 2.09
+    # forecast 3.28 / 2.09 = 1.569378
+    model = Croston(alpha=0.1).fit(INTERMITTENT)
+    assert model.z_hat_ == pytest.approx(3.28)
+    assert model.p_hat_ == pytest.approx(2.09)
+    assert model.predict(3)["mean"].tolist() == pytest.approx([3.28 / 2.09] * 3)
+
+
+def test_sba_is_croston_times_one_minus_half_alpha():
+    # SBA = 1.569378 * (1 - 0.1 / 2) = 1.490909
+    croston = Croston(alpha=0.1).fit(INTERMITTENT).predict(1)["mean"].iloc[0]
+    sba = SBA(alpha=0.1).fit(INTERMITTENT).predict(1)["mean"].iloc[0]
+    assert sba == pytest.approx(croston * 0.95)
+    assert sba == pytest.approx(1.4909091, rel=1e-6)
+
+
+def test_tsb_by_hand():
+    # first demand at month 2 (p1 = 2): z = 3, d = 1/2
+    # month 3 (0): d = 0.5 + 0.1 (0 - 0.5) = 0.45 ; month 4 (0): d = 0.405
+    # month 5 (5): d = 0.405 + 0.1 (1 - 0.405) = 0.4645, z = 3 + 0.1 (5 - 3) = 3.2
+    # month 6 (0): d = 0.41805 ; month 7 (4): d = 0.41805 + 0.1 (1 - 0.41805) = 0.476245, z = 3.28
+    # forecast 0.476245 * 3.28 = 1.5620836
+    model = TSB(alpha=0.1, beta=0.1).fit(INTERMITTENT)
+    assert model.d_hat_ == pytest.approx(0.476245)
+    assert model.z_hat_ == pytest.approx(3.28)
+    assert model.predict(2)["mean"].tolist() == pytest.approx([1.5620836] * 2)
+
+
+def test_croston_family_intervals_are_flat_and_ordered():
+    y = np.tile([0, 0, 6, 0, 5, 0, 0, 7], 4).astype(float)
+    for model in (Croston(), SBA(), TSB()):
+        pred = model.fit(y).predict(4)
+        assert (pred.nunique() == 1).all(), model.alias  # flat over the horizon
+        assert (pred["lo-95"] <= pred["lo-80"]).all() and (pred["lo-80"] <= pred["mean"]).all()
+        assert (pred["mean"] <= pred["hi-80"]).all() and (pred["hi-80"] <= pred["hi-95"]).all()
+
+
+# --------------------------------------------------------------------------------------------------
+# statsmodels models, combination, intervals
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("alias", [a for a in MODEL_ALIASES])
+def test_every_model_has_ordered_intervals(alias):
+    y = seasonal_series()
+    model = make_model(alias)
+    pred = model.fit(y).predict(14)
+    assert model.alias == alias
+    assert len(pred) == 14
+    assert np.isfinite(pred.to_numpy()).all()
+    assert (pred["lo-95"] <= pred["lo-80"] + 1e-9).all()
+    assert (pred["lo-80"] <= pred["mean"] + 1e-9).all()
+    assert (pred["mean"] <= pred["hi-80"] + 1e-9).all()
+    assert (pred["hi-80"] <= pred["hi-95"] + 1e-9).all()
+
+
+def test_statsmodels_models_follow_a_seasonal_pattern():
+    y = seasonal_series(72)
+    assert seasonality_test(y, 12)
+    actual_next = 200 + np.arange(72, 84) + 50 * np.sin(2 * np.pi * np.arange(72, 84) / 12)
+    for model in (ETS(), Theta(), ARIMA(), HoltWinters(), Combo()):
+        mean = model.fit(y).predict(12)["mean"].to_numpy()
+        assert model.fallback_note == "", model.fallback_note
+        assert metrics.wmape(actual_next, mean) < 0.08, model.alias
+
+
+def test_seasonal_adjustment_indices_average_one():
+    y = seasonal_series(48)
+    adj = seasonal_adjustment(y, 12)
+    assert adj.method == "multiplicative"
+    assert adj.indices.mean() == pytest.approx(1.0)
+    assert adj.reseasonalise(adj.adjust(y)[-12:], 36) == pytest.approx(y[-12:] * 0 + adj.adjust(y)[-12:] * adj.indices)
+
+
+def test_combo_is_the_mean_of_its_members():
+    y = seasonal_series()
+    members = [make_model(a).fit(y) for a in ("Theta", "ETS")]
+    combo = Combo.from_fitted(members)
+    pred = combo.predict(6)
+    expected = np.mean([m.predict(6)["mean"].to_numpy() for m in members], axis=0)
+    assert pred["mean"].to_numpy() == pytest.approx(expected)
+    expected_hi = np.mean([m.predict(6)["hi-95"].to_numpy() for m in members], axis=0)
+    assert pred["hi-95"].to_numpy() == pytest.approx(expected_hi)
+    fitted = Combo(members=("Theta", "ETS")).fit(y).predict(6)
+    assert fitted["mean"].to_numpy() == pytest.approx(expected)
+
+
+def test_models_keep_warnings_inside_the_fit(recwarn):
+    Theta().fit(seasonal_series())
+    ARIMA().fit([1.0, 5, 2, 8, 3, 9, 4, 11, 5, 12, 6])
+    assert not [w for w in recwarn if "statsmodels" in str(w.filename)]
+
+
+# --------------------------------------------------------------------------------------------------
+# fallbacks
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("alias", ["ETS", "Theta", "ThetaQ", "ARIMA", "HoltWinters", "Combo", "SeasonalNaive"])
+def test_three_points_fall_back_and_say_so(alias):
+    model = make_model(alias).fit([5.0, 7.0, 6.0])
+    assert model.fallback_note.startswith(f"{alias} fell back to ")
+    assert "too short" in model.fallback_note
+    pred = model.predict(3)
+    assert np.isfinite(pred.to_numpy()).all()
+    assert model.used_alias != alias
+
+
+@pytest.mark.parametrize("alias", ["ETS", "SES", "Theta", "ARIMA", "Combo", "Croston", "SBA", "TSB"])
+def test_all_zero_history_falls_back_to_a_zero_forecast(alias):
+    model = make_model(alias).fit(np.zeros(30))
+    assert model.fallback_note != ""
+    assert ("all-zero" in model.fallback_note) or ("no positive demand" in model.fallback_note)
+    assert (model.predict(4)["mean"] == 0).all()
+
+
+def test_numerical_failure_falls_back():
+    # log scale demanded on a series with zeros is impossible: the fit raises, the model falls back
+    model = Theta(log=True).fit([3.0, 0.0, 4.0, 5.0, 2.0, 6.0])
+    assert "Theta fell back to Naive" in model.fallback_note
+    assert model.predict(2)["mean"].tolist() == [6.0, 6.0]
+
+
+def test_empty_history_gives_zero():
+    model = Naive().fit([])
+    assert model.used_alias == "Zero"
+    assert (model.predict(2).to_numpy() == 0).all()
+    assert (Zero().fit([1, 2]).predict(2).to_numpy() == 0).all()
+
+
+# --------------------------------------------------------------------------------------------------
+# metrics
+# --------------------------------------------------------------------------------------------------
+
+
+def test_metrics_by_hand():
+    y, f = [10, 20], [12, 15]
+    assert metrics.wmape(y, f) == pytest.approx(7 / 30)  # (2 + 5) / 30
+    assert metrics.bias(y, f) == pytest.approx(-0.1)  # (2 - 5) / 30
+    # sMAPE: 200 * 2 / 22 = 18.1818 and 200 * 5 / 35 = 28.5714 -> mean 23.3766
+    assert metrics.smape(y, f) == pytest.approx((400 / 22 + 1000 / 35) / 2)
+    assert metrics.smape([100, 0], [110, 0]) == pytest.approx(200 * 10 / 210 / 2)  # 0/0 counts as 0
+    assert metrics.wmape([0, 0], [0, 0]) == 0.0
+    assert math.isnan(metrics.wmape([0, 0], [1, 0]))
+    assert math.isnan(metrics.bias([0, 0], [1, 0]))
+
+
+def test_mase_by_hand():
+    # short history (< m + 1): lag-1 scale = (|2 - 1| + |4 - 2|) / 2 = 1.5 -> |5 - 4| / 1.5
+    assert metrics.mase([5], [4], [1, 2, 4], m=12) == pytest.approx(1 / 1.5)
+    # seasonal scale m = 2: history 1, 3, 2, 5 -> |2 - 1|, |5 - 3| -> 1.5 ; errors 1 and 2 -> MAE 1.5 -> 1.0
+    assert metrics.mase([4, 6], [3, 4], [1, 3, 2, 5], m=2) == pytest.approx(1.0)
+    assert math.isnan(metrics.mase([1], [1], [3, 3, 3], m=1))
+
+
+# --------------------------------------------------------------------------------------------------
+# classification
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("series", "expected"),
+    [
+        ([10, 12, 11, 9, 10, 11, 12, 10, 9, 11, 10, 12], "smooth"),
+        ([1, 20, 2, 30, 1, 25, 3, 40, 2, 1, 30, 5], "erratic"),
+        ([5, 0, 0, 6, 0, 0, 5, 0, 0, 6, 0, 5], "intermittent"),
+        ([1, 0, 0, 30, 0, 0, 2, 0, 0, 40, 0, 5], "lumpy"),
+        ([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 6, 7], "new"),
+        ([5] * 12 + [0] * 6, "inactive"),
+        ([0] * 20, "inactive"),
+        ([], "inactive"),
+    ],
+)
+def test_classify_hand_made_series(series, expected):
+    assert classify(series) == expected
+    assert CANDIDATES_BY_CLASS[expected]
+
+
+def test_demand_stats_by_hand():
+    # history after leading zeros: 5 0 0 6 0 0 5 0 0 6 0 5 -> 12 months, 5 demands: ADI 2.4
+    # sizes 5 6 5 6 5: mean 5.4, population variance 0.24 -> CV^2 = 0.24 / 29.16 = 0.00823
+    stats = demand_stats([0, 0, 5, 0, 0, 6, 0, 0, 5, 0, 0, 6, 0, 5])
+    assert stats.history_months == 12
+    assert stats.adi == pytest.approx(2.4)
+    assert stats.cv2 == pytest.approx(0.24 / 5.4**2)
+    assert stats.trailing_zero_months == 0
+    # sizes 1 9 2: mean 4, variance (9 + 25 + 4) / 3 = 12.67 -> CV^2 0.79; ADI 7 / 3 = 2.33 -> lumpy
+    assert classify([1, 0, 0, 9, 0, 0, 2], min_history=3) == "lumpy"
+
+
+# --------------------------------------------------------------------------------------------------
+# backtests
+# --------------------------------------------------------------------------------------------------
+
+
+def test_rolling_cutoffs():
+    # n 30, h 3, step 3, 3 windows: 30 - 3 - 1 - 6 = 20, 23, 26
+    assert rolling_cutoffs(30, 3, 3, 3) == [20, 23, 26]
+    assert rolling_cutoffs(10, 3, 3, 3, min_train=6) == [6]
+
+
+def test_cross_validation_shape_and_cutoffs():
+    ds_a = pd.date_range("2022-01-01", periods=30, freq="MS")
+    ds_b = pd.date_range("2023-01-01", periods=24, freq="MS")
+    df = pd.concat(
+        [
+            pd.DataFrame({"unique_id": "A", "ds": ds_a, "y": np.arange(30, dtype=float)}),
+            pd.DataFrame({"unique_id": "B", "ds": ds_b, "y": np.arange(24, dtype=float) * 2}),
+        ]
+    )
+    cv = cross_validation(df, [Naive(), SeasonalNaive(12)], h=3, n_windows=2, step_size=3)
+    assert list(cv.columns) == ["unique_id", "ds", "cutoff", "y", "Naive", "SeasonalNaive"]
+    assert len(cv) == 2 * 2 * 3  # series x windows x steps
+    a = cv[cv["unique_id"] == "A"]
+    # A: n 30 -> cutoffs at positions 23 and 26
+    assert sorted(a["cutoff"].unique()) == [ds_a[23], ds_a[26]]
+    first = a[a["cutoff"] == ds_a[23]]
+    assert first["ds"].tolist() == list(ds_a[24:27])
+    assert first["y"].tolist() == [24.0, 25.0, 26.0]
+    assert first["Naive"].tolist() == [23.0, 23.0, 23.0]  # last training value
+    assert first["SeasonalNaive"].tolist() == [12.0, 13.0, 14.0]  # same months a year before
+    assert (cv["cutoff"] < cv["ds"]).all()
+
+
+def test_backtest_series_long_frame():
+    y = seasonal_series(40)
+    bt = backtest_series(y, ["Naive", "Combo"], h=4, n_windows=2, step_size=2, min_train=12)
+    assert set(bt.columns) >= {"cutoff", "step", "y", "model", "forecast"}
+    assert sorted(bt["cutoff"].unique().tolist()) == [33, 35]
+    assert len(bt) == 2 * 2 * 4
+    assert bt.loc[(bt["model"] == "Naive") & (bt["cutoff"] == 33), "forecast"].tolist() == [y[33]] * 4
