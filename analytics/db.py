@@ -131,11 +131,32 @@ PLANNING_TABLES_SQL = [
 ]
 
 
+# The monthly S&OP summit (analytics/summit): each summit with the content it froze at its start (one row
+# per frozen frame, as JSON), its decisions and actions (with their status history) and the pulse answers.
+SUMMIT_TABLES_SQL = [
+    """CREATE TABLE IF NOT EXISTS summits (
+        summit_id BIGINT PRIMARY KEY, month DATE, title VARCHAR, facilitator VARCHAR, created_at TIMESTAMP,
+        as_of DATE, data_version BIGINT, versions_json VARCHAR, notes_json VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS summit_frames (
+        summit_id BIGINT, name VARCHAR, position INTEGER, frame_json VARCHAR, PRIMARY KEY (summit_id, name))""",
+    """CREATE TABLE IF NOT EXISTS summit_actions (
+        action_id BIGINT PRIMARY KEY, summit_id BIGINT, kind VARCHAR, text VARCHAR, owner VARCHAR, due DATE,
+        status VARCHAR, source_exception VARCHAR, source_detail VARCHAR, created_at TIMESTAMP, created_by VARCHAR,
+        updated_at TIMESTAMP, updated_by VARCHAR, last_note VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS summit_action_log (
+        log_id BIGINT PRIMARY KEY, action_id BIGINT, logged_at TIMESTAMP, status VARCHAR, note VARCHAR,
+        by_user VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS summit_pulse (
+        pulse_id BIGINT PRIMARY KEY, summit_id BIGINT, side VARCHAR, score INTEGER, note VARCHAR, by_user VARCHAR,
+        created_at TIMESTAMP)""",
+]
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create contract, app and fact tables that do not exist yet (idempotent)."""
     for name in LOAD_ORDER:
         con.execute(create_table_sql(CONTRACT[name]))
-    for sql in APP_TABLES_SQL + FORECAST_TABLES_SQL + PLANNING_TABLES_SQL:
+    for sql in APP_TABLES_SQL + FORECAST_TABLES_SQL + PLANNING_TABLES_SQL + SUMMIT_TABLES_SQL:
         con.execute(sql)
     row = _first_row(con, "SELECT value FROM meta WHERE key = 'schema_version'")
     if row is None:
@@ -386,7 +407,8 @@ def _carry_settings(con: duckdb.DuckDBPyConnection, old: Path, keep_settings: bo
         kept = ("kpi_targets", "column_mappings", "import_log", "forecast_runs", "forecast_leaderboard",
                 "forecast_intervals", "forecast_backtests", "forecast_overrides",
                 "plan_versions", "plan_lines", "plan_products", "plan_capacity",
-                "plan_scenarios", "production_requests")
+                "plan_scenarios", "production_requests",
+                "summits", "summit_frames", "summit_actions", "summit_action_log", "summit_pulse")
         new_tables = {r[0] for r in con.execute(
             "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()").fetchall()}
         for t in kept if keep_settings else ():  # constant names: settings and app history survive

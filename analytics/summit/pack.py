@@ -1,0 +1,347 @@
+"""The summit pack: one self-contained HTML file for the shared screen (and for the minutes), and an Excel file.
+
+HTML: large type, one section per agenda step with its tables and charts, the as-of date and the versions
+used in the header, the decisions and actions at the end. Every text from the data or typed by a person is
+escaped with ``html.escape``; plotly figures are inline, the first one carrying the full plotly.js (no CDN,
+no ``<script src=...>``: the file works offline), the rest ``include_plotlyjs=False``. plotly.js names
+``https://cdn.plot.ly/un/`` as the default place to fetch map outlines (geo charts only, which the pack never
+draws); the pack changes that default to a relative path so nothing in the file points at a CDN.
+
+Excel: ``exports.to_excel_bytes`` (formula-looking text neutralised): a cover sheet (title, month, as-of,
+facilitator, versions, notes), one sheet per frozen frame, the decisions and actions, the pulse.
+
+The frozen frames are what the meeting saw; decisions, actions and the pulse are read live at export time.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from analytics import charts, exports, kpis
+from analytics.scorecard import format_delta
+from analytics.summit import figures
+from analytics.summit.decisions import actions, pulse_trend
+from analytics.summit.store import AGENDA, FRAME_NAMES, Summit, load_summit, plan_label
+
+CDN_DEFAULT = 'dflt:"https://cdn.plot.ly/un/"'
+OFFLINE_DEFAULT = 'dflt:"topojson/"'
+MAX_ROWS = 30
+FIGURE_KINDS = {"fill_rate": "pct", "capacity_utilisation": "pct", "units_short": "units", "production_units": "units",
+                "overtime_hours": "num"}
+
+CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; font-size: 20px; line-height: 1.45;
+       margin: 0 auto; max-width: 1500px; padding: 24px 40px; color: #111; }
+h1 { font-size: 42px; margin: 0 0 8px; } h2 { font-size: 32px; margin-top: 48px; border-bottom: 3px solid #0072B2; }
+h3 { font-size: 25px; margin-top: 28px; } .meta { font-size: 22px; color: #333; } .purpose { color: #444; }
+table { border-collapse: collapse; margin: 12px 0 20px; font-size: 18px; }
+th, td { border-bottom: 1px solid #ccc; padding: 6px 12px; text-align: left; vertical-align: top; }
+th { background: #f0f4f8; } td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.light-red { color: #D55E00; font-weight: 700; } .light-amber { color: #9a6a00; font-weight: 700; }
+.light-green { color: #007a5a; font-weight: 700; } .light-none { color: #666; }
+.note { background: #fff8e1; padding: 8px 14px; border-left: 5px solid #E69F00; }
+.empty { color: #666; font-style: italic; } .chart { margin: 12px 0 24px; }
+nav ol { columns: 2; font-size: 19px; } footer { margin-top: 60px; font-size: 16px; color: #555; }
+@media print { section { page-break-before: always; } body { max-width: none; } }
+"""
+
+
+def pack_filename(summit: Summit, ext: str) -> str:
+    """The pack's file name after the summit month, e.g. 'sop-summit-2026-10.html'."""
+    ext = str(ext).lstrip(".").lower()
+    if not ext.isalnum():
+        raise ValueError(f"Not a file extension: {ext!r}")
+    return f"sop-summit-{summit.month:%Y-%m}.{ext}"
+
+
+# ---------------------------------------------------------------------------- formatting
+
+
+def _missing(v) -> bool:
+    if v is None or v is pd.NA or v is pd.NaT:
+        return True
+    return isinstance(v, float) and math.isnan(v)
+
+
+def fmt(v, kind: str = "text") -> str:
+    """A value as shown in the pack: pct, pts, money, units, num, int, month, date, bool, text ('–' if missing)."""
+    if _missing(v):
+        return "–"
+    if isinstance(v, float) and math.isinf(v):
+        return "∞" if v > 0 else "-∞"
+    if kind == "pct":
+        return f"{v:.1%}"
+    if kind == "pts":
+        return f"{v * 100:+.1f} pts"
+    if kind in ("money", "units"):
+        return f"{v:,.0f}"
+    if kind == "num":
+        return f"{v:,.1f}"
+    if kind == "int":
+        return f"{int(v):,}"
+    if kind == "month":
+        return f"{pd.Timestamp(v):%Y-%m}"
+    if kind == "date":
+        return str(pd.Timestamp(v).date())
+    if kind == "bool":
+        return "yes" if bool(v) else "no"
+    return str(v)
+
+
+def _e(v) -> str:
+    return html.escape(str(v), quote=True)
+
+
+NUMERIC = {"pct", "pts", "money", "units", "num", "int"}
+Col = tuple[str, str, str]  # (column, header, format kind)
+
+
+def table_html(df: pd.DataFrame, cols: list[Col], limit: int | None = MAX_ROWS, empty: str = "Nothing to show.",
+               cell: Callable[[dict, str, str], tuple[str, str]] | None = None) -> str:
+    """An escaped HTML table of ``cols``; at most ``limit`` rows (the Excel pack has them all)."""
+    if df is None or df.empty:
+        return f'<p class="empty">{_e(empty)}</p>'
+    cols = [c for c in cols if c[0] in df.columns]
+    head = "".join(f"<th>{_e(h)}</th>" for _, h, _ in cols)
+    body = []
+    shown = df if limit is None else df.head(limit)
+    for rec in shown.to_dict("records"):
+        tds = []
+        for col, _, kind in cols:
+            text, cls = cell(rec, col, kind) if cell else (fmt(rec[col], kind), "")
+            cls = cls or ("n" if kind in NUMERIC else "")
+            tds.append(f'<td class="{cls}">{_e(text)}</td>' if cls else f"<td>{_e(text)}</td>")
+        body.append("<tr>" + "".join(tds) + "</tr>")
+    more = "" if limit is None or len(df) <= limit else (
+        f'<p class="empty">{len(df) - limit:,} more rows in the Excel pack.</p>')
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{more}"
+
+
+def pivot_html(df: pd.DataFrame, index: str, columns: str, values: str, kind: str, index_header: str,
+               empty: str = "Nothing to show.") -> str:
+    """A family x month style pivot as an escaped HTML table (month column headers)."""
+    if df is None or df.empty:
+        return f'<p class="empty">{_e(empty)}</p>'
+    p = df.pivot_table(index=index, columns=columns, values=values, aggfunc="sum", dropna=False)
+    p = p.sort_index().sort_index(axis=1)
+    head = f"<th>{_e(index_header)}</th>" + "".join(f"<th>{_e(fmt(c, 'month'))}</th>" for c in p.columns)
+    rows = "".join("<tr><td>" + _e(i) + "</td>" + "".join(f'<td class="n">{_e(fmt(v, kind))}</td>' for v in r) + "</tr>"
+                   for i, r in zip(p.index, p.to_numpy().tolist()))
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+# ---------------------------------------------------------------------------- sections
+
+
+class _Figures:
+    """Figures to inline: the first carries plotly.js, the rest do not."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def html(self, fig: go.Figure | None) -> str:
+        if fig is None:
+            return ""
+        first = self.count == 0
+        self.count += 1
+        out = fig.to_html(full_html=False, include_plotlyjs=first, include_mathjax=False,
+                          config={"displaylogo": False, "responsive": True})
+        if first:
+            out = out.replace(CDN_DEFAULT, OFFLINE_DEFAULT).replace("cdn.plot.ly", "cdn.plot\\x2ely")
+        return f'<div class="chart">{out}</div>'
+
+
+def _scorecard_cell(rec: dict, col: str, kind: str) -> tuple[str, str]:
+    spec = kpis.SPECS[rec["kpi"]]
+    if col == "light":
+        return charts.LIGHT_SYMBOLS.get(rec["light"], rec["light"]), f"light-{rec['light']}"
+    if col in ("value", "target", "prev_value", "last_year"):
+        return kpis.format_value(spec, rec[col]), "n"
+    if col in ("delta_prev", "delta_year"):
+        return format_delta(spec, rec[col]) or "–", "n"
+    return fmt(rec[col], kind), ""
+
+
+def _comparison_html(s: Summit) -> str:
+    comp = s.scenario_comparison
+    if comp is None or comp.empty:
+        return ""
+    recommended = set(s.scenarios.loc[s.scenarios["recommended"].astype(bool), "name"]) if len(s.scenarios) else set()
+    value_cols = [c for c in comp.columns if c not in ("kpi", "label", "unit", "higher_is_better")]
+    kind = {"money": "money", "units": "units", "share": "pct", "hours": "num", "months": "int"}
+    head = "<th>KPI</th>" + "".join(
+        f"<th>{_e(c)}{' ★ recommended' if c in recommended else ''}</th>" for c in value_cols)
+    rows = []
+    for rec in comp.to_dict("records"):
+        k = kind.get(rec["unit"], "num")
+        rows.append(f"<tr><td>{_e(rec['label'])}</td>"
+                    + "".join(f'<td class="n">{_e(fmt(rec[c], k))}</td>' for c in value_cols) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _sections(s: Summit, figs: _Figures) -> dict[str, str]:
+    """HTML body of each agenda step, by step key."""
+    out: dict[str, str] = {}
+    out["actions"] = table_html(
+        s.carried_actions, [("action_id", "#", "text"), ("text", "Action", "text"), ("owner", "Owner", "text"),
+                            ("due", "Due", "date"), ("status", "Status at the start", "text"),
+                            ("overdue", "Overdue", "bool"), ("summit_month", "From the summit of", "month")],
+        limit=None, empty="No open actions from earlier summits.")
+    tiles = s.scorecard[s.scorecard["tile"].astype(bool)] if len(s.scorecard) else s.scorecard
+    out["scorecard"] = table_html(
+        tiles, [("light", "Light", "text"), ("label", "KPI", "text"), ("value", "Month", "text"),
+                ("target", "Target", "text"), ("prev_value", "Month before", "text"),
+                ("delta_prev", "Change", "text"), ("last_year", "Last year", "text"),
+                ("delta_year", "vs last year", "text"), ("reason", "Note", "text")],
+        limit=None, cell=_scorecard_cell, empty="No KPI could be computed for the month.")
+    parts = []
+    for rec in s.misses.to_dict("records"):
+        parts.append(f"<h3>{_e(rec['rank'])}. {_e(rec['label'])}</h3><p>{_e(rec['explanation'])}</p>")
+        parts.append(figs.html(figures.scorecard_trend_figure(s.scorecard_trend, s.scorecard, rec["kpi"])))
+        parts.append(figs.html(figures.miss_breakdown_figure(s.miss_breakdowns, s.scorecard, rec["kpi"])))
+    out["misses"] = "".join(parts) or '<p class="empty">Every KPI is on target.</p>'
+    verdicts = "".join(f"<li>{_e(v)}</li>" for v in s.fva_verdicts.get("verdict", pd.Series(dtype=object)))
+    out["demand"] = (
+        figs.html(figures.demand_actuals_figure(s.demand_actuals))
+        + "<h3>Forecast accuracy by family and month (lag 1, consensus)</h3>"
+        + pivot_html(s.demand_actuals, "family", "month", "accuracy", "pct", "Family", "No forecast to score.")
+        + "<h3>Bias by family</h3>" + figs.html(figures.bias_figure(s.bias_by_family))
+        + table_html(s.bias_by_family, [("family", "Family", "text"), ("actual", "Actual units", "units"),
+                                        ("forecast", "Forecast units", "units"), ("bias", "Bias", "pct"),
+                                        ("accuracy", "Accuracy", "pct"), ("direction", "Direction", "text")])
+        + "<h3>How the consensus changed, and why</h3>" + figs.html(figures.consensus_change_figure(s.consensus_changes))
+        + table_html(s.consensus_changes, [("family", "Family", "text"), ("period", "Month", "month"),
+                                           ("previous_consensus", "Previous", "units"), ("consensus", "Now", "units"),
+                                           ("change", "Change", "units"), ("change_pct", "Change %", "pct"),
+                                           ("override_cells", "Overrides", "int"), ("reasons", "Reasons", "text")],
+                     limit=None, empty="No consensus forecast for the next months.")
+        + "<h3>Forecast value added</h3>" + figs.html(figures.fva_figure(s.fva))
+        + (f"<ul>{verdicts}</ul>" if verdicts else '<p class="empty">No forecast value added to report.</p>'))
+    overloaded = s.capacity_load[s.capacity_load["overloaded"].astype(bool)] if "overloaded" in s.capacity_load else None
+    below = (s.inventory_vs_safety_stock[s.inventory_vs_safety_stock["below_safety_stock"].astype(bool)]
+             if len(s.inventory_vs_safety_stock) else s.inventory_vs_safety_stock)
+    out["supply"] = (
+        figs.html(figures.capacity_figure(s.capacity_load)) + "<h3>Overloaded work-center months</h3>"
+        + table_html(overloaded, [("work_center", "Work center", "text"), ("period", "Month", "month"),
+                                  ("load_hours", "Load h", "num"), ("available_hours", "Available h", "num"),
+                                  ("utilisation", "Load %", "pct"), ("top_contributors", "Top SKUs", "text")],
+                     empty="No work center is overloaded in the next months.")
+        + "<h3>Projected inventory against safety stock</h3>"
+        + figs.html(figures.inventory_figure(s.inventory_vs_safety_stock))
+        + table_html(below, [("family", "Family", "text"), ("period", "Month", "month"),
+                             ("projected_inventory", "Projected", "units"), ("safety_stock", "Safety stock", "units")],
+                     empty="Every family stays at or above its safety stock.")
+        + "<h3>Shortages</h3>"
+        + table_html(s.shortages, [("sku", "SKU", "text"), ("family", "Family", "text"), ("period", "Month", "month"),
+                                   ("kind", "Kind", "text"), ("projected_inventory", "Projected", "units"),
+                                   ("safety_stock", "Safety stock", "units"), ("units_short", "Units short", "units"),
+                                   ("value_short", "Value short", "money")],
+                     empty="No SKU is projected below 0 or below its safety stock."))
+    out["gaps"] = (
+        "<h3>Demand against supply</h3>" + figs.html(figures.gap_figure(s.demand_supply_gap))
+        + pivot_html(s.demand_supply_gap, "family", "period", "gap_units", "units", "Supply - demand (units)",
+                     "No plan.")
+        + pivot_html(s.demand_supply_gap, "family", "period", "gap_value", "money", "Supply - demand (money)",
+                     "No plan.")
+        + "<h3>Revenue against budget</h3>" + figs.html(figures.budget_figure(s.revenue_vs_budget))
+        + pivot_html(s.revenue_vs_budget, "family", "month", "gap_revenue", "money", "Revenue - budget",
+                     "No budget rows."))
+    out["scenarios"] = (
+        table_html(s.scenarios, [("position", "#", "int"), ("name", "Scenario", "text"),
+                                 ("recommended", "Recommended", "bool"), ("strategy", "Strategy", "text"),
+                                 ("author", "Author", "text"), ("revenue", "Revenue", "money"),
+                                 ("fill_rate", "Fill rate", "pct"), ("total_cost", "Total cost", "money"),
+                                 ("notes", "Notes", "text")], empty="No scenario is saved.")
+        + _comparison_html(s))
+    out["exceptions"] = figs.html(figures.exceptions_figure(s.exceptions)) + table_html(
+        s.exceptions, [("rank", "#", "int"), ("kind", "Kind", "text"), ("subject", "Subject", "text"),
+                       ("detail", "Detail", "text"), ("money_impact", "Money impact", "money"),
+                       ("impact_basis", "How the impact is computed", "text")], empty="No exceptions.")
+    out["team"] = (
+        figs.html(figures.promise_figure(s.promise_gap_trend, s.promise_kept_rate))
+        + "<h3>Mean promise gap (days)</h3>"
+        + pivot_html(s.promise_gap_trend, "family", "month", "mean_gap_days", "num", "Family", "No promised lines.")
+        + "<h3>Promises kept</h3>"
+        + pivot_html(s.promise_kept_rate, "family", "month", "kept_rate", "pct", "Family", "No promised lines."))
+    return out
+
+
+def _header(s: Summit) -> str:
+    v, plan = s.versions, s.versions.get("plan") or {}
+    rows = [("Month under review", f"{s.month:%Y-%m}"), ("Data as of", str(s.as_of)),
+            ("Facilitator", s.facilitator or "–"), ("Started", f"{pd.Timestamp(s.created_at):%Y-%m-%d %H:%M} UTC"),
+            ("Statistical forecast snapshot", v.get("statistical_snapshot") or "none"),
+            ("Consensus forecast snapshot", v.get("consensus_snapshot") or "none"),
+            ("Forecast run", f"#{v['forecast_run_id']} ({v.get('forecast_run_snapshot')})"
+             if v.get("forecast_run_id") is not None else "none"),
+            ("Plan", plan_label(plan) + (f", {plan.get('strategy')}, from {plan.get('first_period')}"
+                                         if plan.get("first_period") else "")),
+            ("Data version", str(s.data_version))]
+    figs = plan.get("key_figures") or {}
+    rows += [(f"Plan: {k.replace('_', ' ')}", fmt(val, FIGURE_KINDS.get(k, "money"))) for k, val in figs.items()]
+    table = "".join(f"<tr><th>{_e(a)}</th><td>{_e(b)}</td></tr>" for a, b in rows)
+    notes = "".join(f'<p class="note">{_e(n)}</p>' for n in s.notes)
+    return (f"<header><h1>{_e(s.title)}</h1><p class=\"meta\">S&amp;OP summit for {_e(f'{s.month:%B %Y}')} · "
+            f"data as of {_e(s.as_of)}</p><table>{table}</table>{notes}</header>")
+
+
+def export_html(con, summit_id: int) -> str:
+    """The summit pack as ONE self-contained HTML document (rules: module docstring)."""
+    s = load_summit(con, summit_id)
+    figs = _Figures()
+    sections = _sections(s, figs)
+    nav = "".join(f'<li><a href="#{_e(step.key)}">{_e(step.title)}</a></li>' for step in AGENDA)
+    body = [_header(s), f"<nav><h2>Agenda</h2><ol>{nav}<li><a href=\"#decisions\">10. Decisions and actions"
+                        "</a></li></ol></nav>"]
+    for step in AGENDA:
+        body.append(f'<section id="{_e(step.key)}"><h2>{_e(step.title)}</h2><p class="purpose">{_e(step.purpose)}</p>'
+                    f"{sections[step.key]}</section>")
+    decided = actions(con, summit_id)
+    pulse = pulse_trend(con)
+    body.append(
+        '<section id="decisions"><h2>10. Decisions and actions</h2>'
+        + table_html(decided, [("action_id", "#", "text"), ("kind", "Kind", "text"), ("text", "What", "text"),
+                               ("owner", "Owner", "text"), ("due", "Due", "date"), ("status", "Status", "text"),
+                               ("source_detail", "From exception", "text"), ("last_note", "Note", "text")],
+                     limit=None, empty="No decisions or actions recorded yet.")
+        + "<h3>Collaboration pulse</h3>" + figs.html(figures.pulse_figure(pulse))
+        + table_html(pulse, [("month", "Summit month", "month"), ("title", "Summit", "text"), ("side", "Side", "text"),
+                             ("average_score", "Average score", "num"), ("responses", "Answers", "int")],
+                     limit=None, empty="No pulse answers yet.")
+        + "</section>")
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    body.append(f"<footer>Summit #{_e(s.summit_id)}: agenda content frozen at the start of the summit (data as of "
+                f"{_e(s.as_of)}); decisions, actions and the pulse as of this export ({_e(stamp)}).</footer>")
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>{_e(s.label)}</title><style>{CSS}</style></head><body>" + "".join(body) + "</body></html>")
+
+
+def export_excel(con, summit_id: int) -> bytes:
+    """The summit pack as an .xlsx workbook: a cover sheet, one sheet per frozen frame, decisions and actions,
+    the pulse (``exports.to_excel_bytes``: formula-looking text is neutralised)."""
+    s = load_summit(con, summit_id)
+    v, plan = s.versions, s.versions.get("plan") or {}
+    cover = [("Title", s.title), ("Month", f"{s.month:%Y-%m}"), ("As of", str(s.as_of)),
+             ("Facilitator", s.facilitator or ""), ("Started (UTC)", str(s.created_at)), ("Summit id", s.summit_id),
+             ("Data version", s.data_version),
+             ("Statistical forecast snapshot", v.get("statistical_snapshot") or "none"),
+             ("Consensus forecast snapshot", v.get("consensus_snapshot") or "none"),
+             ("Forecast run id", v.get("forecast_run_id") if v.get("forecast_run_id") is not None else "none"),
+             ("Plan", plan_label(plan)), ("Plan strategy", plan.get("strategy") or ""),
+             ("Plan first month", plan.get("first_period") or "")]
+    cover += [(f"Plan {k.replace('_', ' ')}", val) for k, val in (plan.get("key_figures") or {}).items()]
+    cover += [(f"Note {i}", n) for i, n in enumerate(s.notes, start=1)]
+    sheets = {"Cover": pd.DataFrame(cover, columns=["field", "value"]).astype({"value": object})}
+    for name in FRAME_NAMES:
+        frame = s.frames()[name]
+        sheets[name] = frame if len(frame.columns) else pd.DataFrame({"note": ["nothing to show"]})
+    sheets["decisions_actions"] = actions(con, summit_id)
+    sheets["pulse"] = pulse_trend(con)
+    return exports.to_excel_bytes(sheets)
