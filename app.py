@@ -8,6 +8,7 @@ st.session_state["_entry_point_ran"] = True  # see ui.common.entry_guard
 pages = {
     "Managers": [
         st.Page("pages/scorecard.py", title="KPI scorecard", icon=":material/speed:", default=True),
+        st.Page("pages/summit.py", title="S&OP summit", icon=":material/co_present:"),
         st.Page("pages/targets.py", title="Targets & definitions", icon=":material/flag:"),
     ],
     "Planners": [

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = ["pages/scorecard.py", "pages/targets.py", "pages/import_data.py", "pages/data_audit.py",
          "pages/demand_workbench.py", "pages/forecast_value_added.py", "pages/supply_review.py",
-         "pages/scenarios.py", "pages/promise.py"]
+         "pages/scenarios.py", "pages/promise.py", "pages/summit.py"]
 
 
 @pytest.fixture()
@@ -141,3 +141,24 @@ def test_promise_check_and_request_round_trip(app_db):
     assert any("answered: accept" in s.value for s in at.success), [e.value for e in at.error]
     at.run()
     assert {m.label: m.value for m in at.metric}["Accepted"] == "1"
+
+
+def test_summit_start_walk_the_agenda_and_decide(app_db):
+    """Start a summit (frozen), step through all ten agenda steps, record a decision."""
+    at = run_page("pages/summit.py")
+    assert not at.exception
+    _submit(at, "Freeze the data and start")
+    assert not at.exception
+    headers = []
+    for _ in range(10):
+        headers.append(at.header[0].value)
+        nxt = next(b for b in at.button if b.label == "Next ▶")
+        if nxt.disabled:
+            break
+        nxt.click()
+        at.run()
+        assert not at.exception, headers[-1]
+    assert headers[0].startswith("1.") and headers[-1].startswith("10. Decisions")
+    next(t for t in at.text_area if t.label == "Decision or action").set_value("Keep the <b>safety stock</b> policy")
+    _submit(at, "Record")
+    assert any(s.value == "Recorded." for s in at.success)

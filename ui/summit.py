@@ -1,0 +1,136 @@
+"""Summit mode on a shared screen: large type, presentation mode, one renderer per agenda step.
+
+Readability from across a room: numbers at least 40 px (metric values 3rem on a 1920x1080 screen), table text
+22 px, chart text 18 px; traffic lights are a shape, a word and an Okabe-Ito colour, never colour alone.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from analytics import kpis, summit
+from analytics.summit import figures
+from ui.common import con, db_path, escape, tidy
+
+BIG_TYPE = """
+<style>
+[data-testid="stMain"] p, [data-testid="stMain"] li, [data-testid="stMain"] label { font-size: 1.35rem; }
+[data-testid="stMain"] h1 { font-size: 3rem; }
+[data-testid="stMain"] h2 { font-size: 2.3rem; }
+[data-testid="stMetricValue"], [data-testid="stMetricValue"] * { font-size: 3rem !important; line-height: 1.2; }
+[data-testid="stMetricLabel"] p { font-size: 1.35rem; }
+[data-testid="stTable"] td, [data-testid="stTable"] th { font-size: 1.375rem; padding: 0.45rem 0.7rem; }
+</style>
+"""
+PRESENTATION = """
+<style>
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header[data-testid="stHeader"],
+[data-testid="stToolbar"] { display: none !important; }
+[data-testid="stMainBlockContainer"] { padding-top: 1.2rem; max-width: 100%; }
+</style>
+"""
+LIGHT = {"green": "● on target", "amber": "▲ watch", "red": "■ off target", "none": "○ no data"}
+
+
+@st.cache_data(ttl=3600, max_entries=8, show_spinner="Preparing the summit pack…")
+def pack(_version: tuple, summit_id: int) -> tuple[str, bytes]:
+    """The HTML and Excel pack of a summit (recomputed when decisions change the data version)."""
+    return summit.export_html(con(), summit_id), summit.export_excel(con(), summit_id)
+
+
+def chart(fig) -> None:
+    if fig is None:
+        st.info("Nothing to show for this step in the frozen data.")
+        return
+    fig.update_layout(font={"size": 18}, legend={"font": {"size": 18}})
+    fig.update_xaxes(tickfont={"size": 16})
+    fig.update_yaxes(tickfont={"size": 16})
+    fig.update_annotations(font={"size": 20})
+    st.plotly_chart(fig, width="stretch")
+
+
+def table(df: pd.DataFrame, cols: list[str] | None = None, limit: int = 15) -> None:
+    if df is None or df.empty:
+        st.info("Nothing to show.")
+        return
+    shown = tidy(df[cols] if cols else df).head(limit)
+    st.table(shown.reset_index(drop=True))
+
+
+def scorecard_tiles(sc: pd.DataFrame) -> None:
+    rows = [r for r in sc.to_dict("records") if r.get("tile", True)]
+    for i in range(0, len(rows), 5):
+        for col, r in zip(st.columns(5), rows[i:i + 5]):
+            spec = kpis.SPECS[r["kpi"]]
+            with col.container(border=True):
+                st.metric(spec.label, kpis.format_value(spec, r["value"]))
+                st.markdown(f"**{LIGHT.get(r['light'], '')}** · target {kpis.format_value(spec, r['target'])}")
+
+
+def step(s, name: str) -> None:
+    """Render one agenda step of a frozen summit."""
+    if name == "actions":
+        table(s.carried_actions, ["action_id", "text", "owner", "due", "status", "overdue"])
+        if not s.carried_actions.empty:
+            with st.form("sm_action_status", clear_on_submit=True):
+                c1, c2, c3 = st.columns([1, 1, 2])
+                action_id = c1.selectbox("Action", s.carried_actions["action_id"].tolist())
+                status = c2.selectbox("New status", list(summit.STATUSES))
+                note = c3.text_input("Note", max_chars=500)
+                if st.form_submit_button("Update"):
+                    summit.update_action(db_path(), int(action_id), status, note or None)
+                    st.success("Updated.")
+    elif name == "scorecard":
+        scorecard_tiles(s.scorecard)
+    elif name == "misses":
+        for r in s.misses.to_dict("records"):
+            st.subheader(f"{r['rank']}. {r['label']}: {kpis.format_value(kpis.SPECS[r['kpi']], r['value'])} "
+                         f"(target {kpis.format_value(kpis.SPECS[r['kpi']], r['target'])})")
+            st.markdown(f"Driven by **{escape(r['dimension'])} {escape(r['driver'])}**: "
+                        f"{r['driver_share'] * 100:.0f}% of the shortfall.")
+            chart(figures.miss_breakdown_figure(s.miss_breakdowns, s.scorecard, r["kpi"]))
+    elif name == "demand":
+        chart(figures.demand_actuals_figure(s.demand_actuals))
+        c1, c2 = st.columns(2)
+        with c1:
+            chart(figures.bias_figure(s.bias_by_family))
+        with c2:
+            chart(figures.fva_figure(s.fva))
+        for v in s.fva_verdicts.get("verdict", pd.Series(dtype=str)):
+            (st.error if "WORSE" in v else st.success)(escape(v))
+        chart(figures.consensus_change_figure(s.consensus_changes))
+        changed = s.consensus_changes[s.consensus_changes["reasons"].fillna("") != ""]
+        table(changed, ["family", "period", "previous_consensus", "consensus", "change_pct", "reasons"])
+    elif name == "supply":
+        chart(figures.capacity_figure(s.capacity_load))
+        chart(figures.inventory_figure(s.inventory_vs_safety_stock))
+        table(s.shortages, ["sku", "family", "period", "kind", "units_short", "value_short"])
+    elif name == "gaps":
+        chart(figures.gap_figure(s.demand_supply_gap))
+        chart(figures.budget_figure(s.revenue_vs_budget))
+    elif name == "scenarios":
+        table(s.scenarios, ["name", "recommended", "strategy", "revenue", "fill_rate", "total_cost"])
+        table(s.scenario_comparison, limit=30)
+    elif name == "exceptions":
+        chart(figures.exceptions_figure(s.exceptions))
+        table(s.exceptions, ["rank", "kind", "subject", "detail", "money_impact"], limit=12)
+        if not s.exceptions.empty:
+            with st.form("sm_exception_action", clear_on_submit=True):
+                st.markdown("**Turn an exception into an action**")
+                labels = dict(zip(s.exceptions["exception_key"], "#" + s.exceptions["rank"].astype(str) + " "
+                                  + s.exceptions["subject"].astype(str)))
+                c1, c2, c3 = st.columns([2, 1, 1])
+                key = c1.selectbox("Exception", list(labels), format_func=labels.get)
+                owner = c2.text_input("Owner", max_chars=80)
+                due = c3.date_input("Due", value=None)
+                text = st.text_input("Action", max_chars=1000)
+                if st.form_submit_button("Create action"):
+                    try:
+                        summit.add_decision(db_path(), s.summit_id, text or f"Resolve: {labels[key]}", owner or None,
+                                            due, kind="action", source_exception=key)
+                        st.success("Action created.")
+                    except ValueError as e:
+                        st.error(str(e))
+    elif name == "team":
+        chart(figures.promise_figure(s.promise_gap_trend, s.promise_kept_rate))
