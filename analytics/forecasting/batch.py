@@ -273,7 +273,8 @@ def run_forecast(
 
 
 def forecast_csv(input_path: str | Path, output_path: str | Path, horizon: int, *, workers: int | None = None,
-                 dask_address: str | None = None, progress: Progress | None = None) -> pd.DataFrame:
+                 dask_address: str | None = None, executor: cf.Executor | None = None,
+                 progress: Progress | None = None) -> pd.DataFrame:
     """Forecast monthly series from a long CSV (series_id, period, value) into a CSV with
     series_id, period, model, forecast, lo80, hi80, lo95, hi95. Gaps between months count as 0."""
     raw = pd.read_csv(input_path, dtype={"series_id": str})
@@ -294,8 +295,11 @@ def forecast_csv(input_path: str | Path, output_path: str | Path, horizon: int, 
         full = m.reindex(pd.period_range(m.index.min(), m.index.max(), freq="M"), fill_value=0.0)
         series.append((str(sid), full.to_numpy(dtype=float)))
         firsts[str(sid)] = full.index.max() + 1
-    with make_executor(workers, dask_address) as (ex, _):
-        results = run_series(series, horizon, ex, progress=progress)
+    if executor is not None:
+        results = run_series(series, horizon, executor, progress=progress)
+    else:
+        with make_executor(workers, dask_address) as (ex, _):
+            results = run_series(series, horizon, ex, progress=progress)
     rows = []
     for r in results:
         if not r.ok:
