@@ -1,5 +1,7 @@
 """Demand workbench: history, the statistical forecast and its fan, models and backtests, overrides."""
 
+from datetime import date
+
 import pandas as pd
 import streamlit as st
 
@@ -77,7 +79,7 @@ if filters is not None:
         if level == "total":
             st.info("Override a SKU or a family (a family change is spread over its SKUs).")
         else:
-            override_form(con, common.db_path(), level, key, as_of)
+            override_form(con, common.db_path(), level, key, date.today())  # overrides are saved today
     with tab_history:
         hist_ovr = demand.override_history(con, sku=key if level == "sku" else None,
                                            family=key if level == "family" else None)

@@ -1,4 +1,4 @@
-"""The override form: edit future months of a SKU or family forecast (units or %), with a mandatory reason."""
+"""The override form: change future months of a SKU or family forecast (units or %), with a mandatory reason."""
 
 from __future__ import annotations
 
@@ -11,40 +11,47 @@ from analytics import demand
 
 
 def override_form(con, db_path, level: str, key: str, as_of: date) -> None:
-    base = demand.base_forecast(con, key, level, as_of)
+    start_from = st.radio("Start from", ["newest", "consensus", "statistical"], horizontal=True, key="wb_ovr_base",
+                          help="newest: the latest of the consensus and the statistical run (a new monthly run "
+                               "restarts the consensus); consensus: carry last month's consensus forward.")
+    base_source = None if start_from == "newest" else start_from
+    base = demand.base_forecast(con, key, level, as_of, start_from=base_source)
     if base.empty:
         st.info("There is no consensus or statistical forecast to start from: run the statistical forecast first.")
         return
     by_period = base.groupby("period", as_index=False)["quantity"].sum()
-    src = f"{base['source'].iloc[0]} snapshot of {base['snapshot_date'].iloc[0]}"
-    st.caption(f"Starting from the {src}. A family change is spread over its SKUs in proportion to their forecast.")
-    unit = st.radio("Enter", ["units", "percent"], horizontal=True, key="wb_ovr_unit",
-                    format_func=lambda u: "new quantity (units)" if u == "units" else "change in %")
-    editor = pd.DataFrame({"period": by_period["period"], "current": by_period["quantity"].round(1),
-                           "new value": [None] * len(by_period)})
+    by_period["period"] = pd.to_datetime(by_period["period"]).dt.date
+    st.caption(f"Starting from the {base['source'].iloc[0]} snapshot of {pd.Timestamp(base['snapshot_date'].iloc[0]):%Y-%m-%d}. "
+               "A family change is spread over its SKUs in proportion to their forecast.")
+    st.dataframe(by_period.rename(columns={"quantity": "current"}).set_index("period").T.round(1), width="stretch")
     with st.form("wb_override_form"):
-        edited = st.data_editor(
-            editor, hide_index=True, width="stretch", key=f"wb_ovr_editor_{level}_{key}_{unit}",
-            disabled=["period", "current"],
-            column_config={"new value": st.column_config.NumberColumn(
-                help="units, or % change (e.g. 10 = +10%)" if unit == "percent" else "units",
-                min_value=-100.0 if unit == "percent" else 0.0)},
-        )
+        c1, c2, c3 = st.columns([3, 1, 1])
+        months = c1.multiselect("Months to change", by_period["period"].tolist(), format_func=lambda d: f"{d:%b %Y}",
+                                key="wb_ovr_months")
+        unit = c2.radio("As", ["percent", "units"], key="wb_ovr_unit",
+                        format_func=lambda u: "% change" if u == "percent" else "new units / month")
+        value = c3.number_input("Value", value=10.0, step=1.0, key="wb_ovr_value")
         reason = st.text_input("Reason (required)", key="wb_ovr_reason", max_chars=300,
                                placeholder="e.g. promotion with customer X in March")
         user = st.text_input("Your name", key="wb_ovr_user", max_chars=80)
         submitted = st.form_submit_button("Save as new consensus", type="primary")
-    if submitted:
-        edits = {pd.Timestamp(p).date(): float(v) for p, v in zip(edited["period"], edited["new value"]) if pd.notna(v)}
-        if not edits:
-            st.warning("Enter a new value for at least one month.")
-            return
-        try:
-            preview = demand.plan_override(con, level, key, edits, unit, as_of)
-            changed = demand.save_override(db_path, level, key, edits, unit, reason, user or "planner")
-        except ValueError as e:
-            st.error(str(e))
-            return
-        st.success(f"Saved: {changed} forecast cells changed in a new consensus snapshot.")
-        st.dataframe(preview, hide_index=True, width="stretch")
-        st.cache_data.clear()
+    if not submitted:
+        return
+    if not months:
+        st.warning("Choose at least one month.")
+        return
+    edits = {m: float(value) for m in months}
+    try:
+        preview = demand.plan_override(con, level, key, edits, unit, as_of, start_from=base_source)
+        changed = demand.save_override(db_path, level, key, edits, unit, reason, user or "planner",
+                                       start_from=base_source)
+    except ValueError as e:
+        st.error(str(e))
+        return
+    st.success(f"Saved: {changed} forecast cells changed in a new consensus snapshot.")
+    for note in preview.attrs.get("notes", []):
+        st.info(note)
+    shown = preview.copy()
+    shown.attrs = {}  # notes and the base are shown above; attrs with dates do not serialise
+    st.dataframe(shown, hide_index=True, width="stretch")
+    st.cache_data.clear()

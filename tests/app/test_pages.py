@@ -162,3 +162,58 @@ def test_summit_start_walk_the_agenda_and_decide(app_db):
     next(t for t in at.text_area if t.label == "Decision or action").set_value("Keep the <b>safety stock</b> policy")
     _submit(at, "Record")
     assert any(s.value == "Recorded." for s in at.success)
+
+
+@pytest.fixture()
+def forecast_db(app_db):
+    """The tiny company after a statistical forecast run (18 months from April 2026)."""
+    import concurrent.futures as cf
+
+    from analytics.forecasting import batch
+
+    with cf.ThreadPoolExecutor(2) as ex:
+        batch.run_forecast(app_db, horizon=18, as_of=__import__("datetime").date(2026, 3, 31), executor=ex)
+    return app_db
+
+
+def test_workbench_shows_the_run_and_saves_an_override(forecast_db):
+    from analytics import db, demand
+
+    at = run_page("pages/demand_workbench.py")
+    assert not at.exception
+    assert any("Statistical run #1" in c.value for c in at.caption)
+    at.selectbox(key="wb_sku").set_value("A")
+    at.run()
+    assert any("chosen model" in m.value for m in at.markdown)
+    months = at.multiselect(key="wb_ovr_months").options  # only months from today's month on are offered
+    assert months
+    at.multiselect(key="wb_ovr_months").set_value(months[:2])
+    at.number_input(key="wb_ovr_value").set_value(20.0)
+    at.text_input(key="wb_ovr_user").set_value("Pat")
+    _submit(at, "Save as new consensus")
+    # Without a reason nothing is saved.
+    assert any("reason is required" in e.value for e in at.error)
+    at.text_input(key="wb_ovr_reason").set_value("Trade fair in spring")
+    _submit(at, "Save as new consensus")
+    assert any("forecast cells changed" in s.value for s in at.success), [e.value for e in at.error]
+    history = demand.override_history(db.open_reader(forecast_db), sku="A")
+    assert set(history["reason"]) == {"Trade fair in spring"} and len(history) == 2
+    assert (history["new_qty"] > history["base_qty"]).all()  # +20%
+
+
+def test_fva_view_shows_an_override_reason(app_db):
+    from datetime import date
+
+    from analytics import db, demand
+
+    with db.writer(app_db) as con:  # a survey on 03-31 makes March the last complete month of the data
+        con.execute("INSERT INTO surveys VALUES ('2026-03-31', 'C1', 9)")
+    # An override saved in February for March (the tiny company has March actuals): B 6 -> 10 (actual 10).
+    demand.save_override(app_db, "sku", "B", {date(2026, 3, 1): 10}, "units", "Customer intel", "Pat",
+                         snapshot_date=date(2026, 2, 26), start_from="consensus")
+    at = run_page("pages/forecast_value_added.py")
+    at.slider(key="fva_months").set_value(3)
+    at.run()
+    assert not at.exception
+    assert any("Customer intel" in s.value and "BETTER" in s.value for s in at.success), \
+        [s.value for s in at.success] + [e.value for e in at.error]

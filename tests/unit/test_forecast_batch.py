@@ -53,7 +53,7 @@ def test_run_writes_snapshot_leaderboard_and_intervals(tiny_db):
 
 
 def test_same_batch_on_a_dask_cluster(tiny_db, tmp_path):
-    distributed = pytest.importorskip("distributed")
+    import distributed
     local = tmp_path / "local.duckdb"
     local.write_bytes(tiny_db.read_bytes())
     with cf.ThreadPoolExecutor(2) as ex:
