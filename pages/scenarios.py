@@ -32,7 +32,7 @@ if filters is not None:
         st.info("No scenario saved yet: build one above. The comparison always includes the baseline plan.")
         st.stop()
     recommended = sc.recommended_scenario(common.con())
-    st.dataframe(saved, hide_index=True, width="stretch")
+    st.dataframe(common.tidy(saved, 3), hide_index=True, width="stretch")
     names = saved["name"].tolist()
     chosen = st.multiselect("Compare (up to 4) against the baseline", names, default=names[:2],
                             max_selections=4, key="sc_compare")
