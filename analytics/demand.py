@@ -27,6 +27,7 @@ import duckdb
 import pandas as pd
 
 from analytics import db, kpis
+from analytics.dates import as_date
 from analytics.kpis import PRODUCT_DIMS, Query
 
 LEVELS = ("sku", "family")
@@ -59,17 +60,8 @@ class _NothingToSave(Exception):
 
 
 def _as_date(value) -> date:
-    """date, datetime, pandas Timestamp or ISO text -> date."""
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value.strip()[:10])
-        except ValueError:
-            raise ValueError(f"{value!r} is not a date (expected YYYY-MM-DD)") from None
-    raise ValueError(f"{value!r} is not a date")
+    """date, datetime, pandas Timestamp or ISO text -> date (ValueError otherwise)."""
+    return as_date(value)
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:

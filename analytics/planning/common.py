@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import calendar
-from datetime import date, datetime
+from datetime import date
 
 import duckdb
 import numpy as np
 import pandas as pd
 
+from analytics.dates import as_date as _as_date
 from analytics.kpis import add_months
 
 DAYS_PER_MONTH = 365.25 / 12  # 30.4375: converts day durations (lead times) to months
@@ -20,21 +21,8 @@ class PlanningError(ValueError):
 
 
 def as_date(value) -> date:
-    """date, datetime, pandas Timestamp or ISO text -> date."""
-    if isinstance(value, pd.Timestamp):
-        return value.date()
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, np.datetime64):
-        return pd.Timestamp(value).date()
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value.strip()[:10])
-        except ValueError:
-            raise PlanningError(f"{value!r} is not a date (expected YYYY-MM-DD)") from None
-    raise PlanningError(f"{value!r} is not a date")
+    """date, datetime, pandas Timestamp or ISO text -> date (PlanningError otherwise)."""
+    return _as_date(value, error=PlanningError)
 
 
 def month_start(value) -> date:

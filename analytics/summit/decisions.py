@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime
 import pandas as pd
 
 from analytics import db
+from analytics.dates import as_date
 from analytics.planning.common import has_table
 from analytics.summit.codec import frame_from_json
 
@@ -56,18 +57,7 @@ def clean_text(value, what: str, limit: int = MAX_TEXT, required: bool = False) 
 
 def as_day(value, what: str) -> date | None:
     """date / datetime / Timestamp / ISO text -> date; None stays None; else ValueError."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if isinstance(value, pd.Timestamp | datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value.strip()[:10])
-        except ValueError:
-            pass
-    raise ValueError(f"{what} must be a date (YYYY-MM-DD), not {value!r}.")
+    return as_date(value, what, allow_none=True)
 
 
 def _now() -> datetime:
