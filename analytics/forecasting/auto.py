@@ -12,10 +12,18 @@ Pipeline:
    months (default: ``h``, shortened so that every training window keeps at least ``MIN_TRAIN`` months),
    origins ``ceil(backtest_h / n_windows)`` months apart. Backtest forecasts are clipped at 0 like the
    delivered ones.
-3. Choose the lowest pooled WMAPE (sum |error| / sum actual over all origins and steps); ties and undefined
-   WMAPE (no actual demand in the windows) fall back to MAE, then to the class order (class default first).
-   Intermittent and lumpy series are ranked by RMSE instead: absolute-error metrics (WMAPE, MAE) are
-   minimised by the median, which is 0 for most intermittent series, so they reward forecasting nothing.
+3. Rank the candidates by pooled WMAPE (sum |error| / sum actual over all origins and steps); ties and
+   undefined WMAPE (no actual demand in the windows) fall back to MAE, then to the class order. Intermittent
+   and lumpy series are ranked by RMSE instead: absolute-error metrics (WMAPE, MAE) are minimised by the
+   median, which is 0 for most intermittent series, so they reward forecasting nothing.
+   The best candidate replaces the class default (the first candidate: ``Combo`` for smooth and erratic
+   demand) only when its backtest error is at least ``SWITCH_MARGIN`` (20%) lower. Why: three origins are
+   a small sample, and picking the plain minimum chases noise. On the M1 and Tourism monthly series
+   (the tuning sets) plain minimum selection was worse than always combining (M1 sMAPE
+   15.54 vs 14.60), while a 20% margin kept the combination where it is better and still switched where
+   the backtest showed a clear winner (Tourism sMAPE 18.75 vs 19.16 always combining, M1 14.84).
+   On M3 monthly the same rule gives 13.64 (always combining 13.36, plain minimum 14.14): on these
+   competition series the combination alone is the better bet, on Tourism the selection is.
 4. Refit the chosen model on the whole history, forecast ``h`` months with 80/95% intervals, clip at 0.
 
 Histories too short for one backtest window, ``inactive`` items and ``fast=True`` use the class default
@@ -37,7 +45,7 @@ from analytics.forecasting import metrics
 from analytics.forecasting.backtest import fit_candidates, rolling_cutoffs
 from analytics.forecasting.classify import candidate_aliases, classify, demand_stats
 
-__all__ = ["MIN_TRAIN", "SeriesForecast", "auto_forecast"]
+__all__ = ["MIN_TRAIN", "SWITCH_MARGIN", "SeriesForecast", "auto_forecast"]
 
 #: Fewest training months a backtest window may have.
 MIN_TRAIN = 12
@@ -132,6 +140,10 @@ def _leaderboard_rows(
     return pd.DataFrame(rows)
 
 
+#: Another candidate replaces the class default only when its backtest error is this much lower (see the
+#: module docstring for the evidence).
+SWITCH_MARGIN = 0.2
+
 #: Demand classes ranked by RMSE rather than WMAPE (see the module docstring).
 RMSE_CLASSES = frozenset({"intermittent", "lumpy"})
 
@@ -208,15 +220,31 @@ def auto_forecast(
     board = _leaderboard_rows(candidates, backtest, history, offset, season_length)
     if cutoffs:
         metric = "rmse" if demand_class in RMSE_CLASSES else "wmape"
-        chosen = _choose(board, metric)
-        w = board.loc[board["model"] == chosen, metric].iloc[0]
+        default = candidates[0]
+        best = _choose(board, metric)
+        value = board.set_index("model")[metric]
+        w_best, w_default = float(value[best]), float(value[default])
+        label = {"rmse": "RMSE", "wmape": "WMAPE"}[metric]
+
+        def fmt(v: float) -> str:
+            return f"{v:.1%}" if metric == "wmape" else f"{v:.3g} units"
+
+        switch = best != default and (
+            not np.isfinite(w_default) or (np.isfinite(w_best) and w_best < (1.0 - SWITCH_MARGIN) * w_default)
+        )
+        chosen = best if switch else default
+        where = f"of {len(candidates)} candidates over {len(cutoffs)} origins; demand class {demand_class}"
         if metric == "rmse":
-            score = f"lowest backtest RMSE ({w:.3g} units; WMAPE would favour a zero forecast)"
-        elif np.isfinite(w):
-            score = f"lowest backtest WMAPE ({w:.1%})"
+            where += " (ranked by RMSE: WMAPE would favour a zero forecast)"
+        if not np.isfinite(value[chosen]):
+            reason = f"lowest backtest MAE (WMAPE undefined: no demand in the windows) {where}"
+        elif chosen == best:
+            reason = f"lowest backtest {label} ({fmt(w_best)}) {where}"
         else:
-            score = "lowest backtest MAE (WMAPE undefined: no demand in the windows)"
-        reason = f"{score} of {len(candidates)} candidates over {len(cutoffs)} origins; demand class {demand_class}"
+            reason = (
+                f"class default {default} kept: backtest {label} {fmt(w_default)}, the best alternative {best} "
+                f"({fmt(w_best)}) is not {SWITCH_MARGIN:.0%} better; {where}"
+            )
     else:
         chosen = candidates[0]
         if demand_class == "inactive":
@@ -240,7 +268,8 @@ def auto_forecast(
     fallbacks = list(bt_notes.get(chosen, []))
     if final.fallback_note:
         fallbacks.append(f"final fit: {final.fallback_note}")
-        reason += f"; final fit fell back to {final.used_alias}"
+        if final.used_alias != chosen:
+            reason += f"; final fit fell back to {final.used_alias}"
 
     notes = []
     for alias in candidates:

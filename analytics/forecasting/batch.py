@@ -87,7 +87,9 @@ class SeriesResult:
     error: str = ""
 
 
-def forecast_chunk(chunk: list[tuple[str, np.ndarray]], h: int, n_windows: int, season_length: int) -> list[SeriesResult]:
+def forecast_chunk(
+    chunk: list[tuple[str, np.ndarray]], h: int, n_windows: int, season_length: int
+) -> list[SeriesResult]:
     """Forecast a list of (unique_id, y) in one worker. Top-level so that it pickles for processes and Dask."""
     from analytics.forecasting.auto import auto_forecast
 
@@ -95,8 +97,20 @@ def forecast_chunk(chunk: list[tuple[str, np.ndarray]], h: int, n_windows: int, 
     for uid, y in chunk:
         try:
             r = auto_forecast(np.asarray(y, dtype=float), h, season_length=season_length, n_windows=n_windows)
-            out.append(SeriesResult(uid, True, r.demand_class, r.chosen, r.reason, r.forecast, r.leaderboard,
-                                    r.backtest, float(r.error_sigma_lag1), list(r.fallbacks)))
+            out.append(
+                SeriesResult(
+                    uid,
+                    True,
+                    r.demand_class,
+                    r.chosen,
+                    r.reason,
+                    r.forecast,
+                    r.leaderboard,
+                    r.backtest,
+                    float(r.error_sigma_lag1),
+                    list(r.fallbacks),
+                )
+            )
         except Exception as e:  # noqa: BLE001 - one bad series must not stop a run of thousands
             out.append(SeriesResult(uid, False, error=f"{type(e).__name__}: {e}"))
     return out
@@ -121,15 +135,21 @@ def make_executor(workers: int | None = None, dask_address: str | None = None) -
 
 
 def run_series(
-    series: list[tuple[str, np.ndarray]], h: int, executor: cf.Executor, *, n_windows: int = 3,
-    season_length: int = 12, chunk_size: int | None = None, progress: Progress | None = None,
+    series: list[tuple[str, np.ndarray]],
+    h: int,
+    executor: cf.Executor,
+    *,
+    n_windows: int = 3,
+    season_length: int = 12,
+    chunk_size: int | None = None,
+    progress: Progress | None = None,
 ) -> list[SeriesResult]:
     """Forecast every series on ``executor``, reporting progress as chunks complete."""
     if not series:
         return []
     n_workers = getattr(executor, "_max_workers", 4) or 4
     size = chunk_size or max(1, min(50, math.ceil(len(series) / (n_workers * 4))))
-    chunks = [series[i:i + size] for i in range(0, len(series), size)]
+    chunks = [series[i : i + size] for i in range(0, len(series), size)]
     futures = [executor.submit(forecast_chunk, c, h, n_windows, season_length) for c in chunks]
     results, done = [], 0
     for fut in cf.as_completed(futures):
@@ -149,8 +169,9 @@ def _month_list(first: date, n: int) -> list[date]:
     return [kpis.add_months(first, i) for i in range(n)]
 
 
-def result_frames(results: list[SeriesResult], history: dict[str, list[date]], first_period: date,
-                  run_id: int, snapshot_date: date) -> dict[str, pd.DataFrame]:
+def result_frames(
+    results: list[SeriesResult], history: dict[str, list[date]], first_period: date, run_id: int, snapshot_date: date
+) -> dict[str, pd.DataFrame]:
     """Turn worker results into the rows of the run's tables (periods as dates)."""
     intervals, boards, backtests = [], [], []
     for r in results:
@@ -174,13 +195,30 @@ def result_frames(results: list[SeriesResult], history: dict[str, list[date]], f
             bt["unique_id"] = r.unique_id
             backtests.append(bt)
     cols_i = ["unique_id", "period", "model", "mean", "lo80", "hi80", "lo95", "hi95"]
-    cols_b = ["unique_id", "model", "wmape", "mase", "smape", "bias", "chosen", "notes", "demand_class",
-              "reason", "error_sigma_lag1"]
+    cols_b = [
+        "unique_id",
+        "model",
+        "wmape",
+        "mase",
+        "smape",
+        "bias",
+        "chosen",
+        "notes",
+        "demand_class",
+        "reason",
+        "error_sigma_lag1",
+    ]
     cols_t = ["unique_id", "cutoff_period", "period", "step", "model", "forecast", "y"]
     out = {
-        "forecast_intervals": pd.concat(intervals, ignore_index=True)[cols_i] if intervals else pd.DataFrame(columns=cols_i),
-        "forecast_leaderboard": pd.concat(boards, ignore_index=True)[cols_b] if boards else pd.DataFrame(columns=cols_b),
-        "forecast_backtests": pd.concat(backtests, ignore_index=True)[cols_t] if backtests else pd.DataFrame(columns=cols_t),
+        "forecast_intervals": pd.concat(intervals, ignore_index=True)[cols_i]
+        if intervals
+        else pd.DataFrame(columns=cols_i),
+        "forecast_leaderboard": pd.concat(boards, ignore_index=True)[cols_b]
+        if boards
+        else pd.DataFrame(columns=cols_b),
+        "forecast_backtests": pd.concat(backtests, ignore_index=True)[cols_t]
+        if backtests
+        else pd.DataFrame(columns=cols_t),
     }
     for name, df in out.items():
         df.insert(0, "run_id", run_id)
@@ -204,15 +242,23 @@ class RunReport:
     failures: list[str]
 
     def as_text(self) -> str:
-        lines = [f"Forecast run #{self.run_id}: snapshot {self.snapshot_date}, horizon {self.horizon} months, "
-                 f"{self.n_series:,} series in {self.seconds:.1f} s on {self.executor}; {self.n_failed} failed."]
+        lines = [
+            f"Forecast run #{self.run_id}: snapshot {self.snapshot_date}, horizon {self.horizon} months, "
+            f"{self.n_series:,} series in {self.seconds:.1f} s on {self.executor}; {self.n_failed} failed."
+        ]
         lines += [f"  failed: {f}" for f in self.failures[:20]]
         return "\n".join(lines)
 
 
 def run_forecast(
-    db_path: str | Path | None = None, horizon: int = 18, *, as_of: date | None = None, workers: int | None = None,
-    dask_address: str | None = None, executor: cf.Executor | None = None, n_windows: int = 3,
+    db_path: str | Path | None = None,
+    horizon: int = 18,
+    *,
+    as_of: date | None = None,
+    workers: int | None = None,
+    dask_address: str | None = None,
+    executor: cf.Executor | None = None,
+    n_windows: int = 3,
     progress: Progress | None = None,
 ) -> RunReport:
     """Forecast every active SKU and every family, then write the snapshot, leaderboard and backtests."""
@@ -249,8 +295,15 @@ def run_forecast(
         frames = result_frames(results, months, first_period, run_id, as_of)
         fc = frames["forecast_intervals"]
         sku_rows = fc[~fc["unique_id"].str.startswith(FAMILY_PREFIX)]
-        snapshot = pd.DataFrame({"snapshot_date": as_of, "sku": sku_rows["unique_id"], "period": sku_rows["period"],
-                                 "source": "statistical", "quantity": sku_rows["mean"].astype(float)})
+        snapshot = pd.DataFrame(
+            {
+                "snapshot_date": as_of,
+                "sku": sku_rows["unique_id"],
+                "period": sku_rows["period"],
+                "source": "statistical",
+                "quantity": sku_rows["mean"].astype(float),
+            }
+        )
         con.execute("DELETE FROM forecasts WHERE source = 'statistical' AND snapshot_date = $d", {"d": as_of})
         con.register("snapshot_rows", snapshot)
         con.execute("INSERT INTO forecasts SELECT snapshot_date, sku, period, source, quantity FROM snapshot_rows")
@@ -261,8 +314,17 @@ def run_forecast(
         seconds = time.perf_counter() - t0
         con.execute(
             "INSERT INTO forecast_runs VALUES ($id, $at, $snap, $h, $n, $failed, $s, $ex, $notes)",
-            {"id": run_id, "at": datetime.now(UTC).replace(tzinfo=None), "snap": as_of, "h": horizon,
-             "n": len(series), "failed": len(failures), "s": seconds, "ex": label, "notes": json.dumps(failures[:100])},
+            {
+                "id": run_id,
+                "at": datetime.now(UTC).replace(tzinfo=None),
+                "snap": as_of,
+                "h": horizon,
+                "n": len(series),
+                "failed": len(failures),
+                "s": seconds,
+                "ex": label,
+                "notes": json.dumps(failures[:100]),
+            },
         )
     if progress:
         progress(1.0, f"snapshot {as_of} written")
@@ -272,16 +334,24 @@ def run_forecast(
 # --------------------------------------------------------------------------------------- CSV mode
 
 
-def forecast_csv(input_path: str | Path, output_path: str | Path, horizon: int, *, workers: int | None = None,
-                 dask_address: str | None = None, executor: cf.Executor | None = None,
-                 progress: Progress | None = None) -> pd.DataFrame:
+def forecast_csv(
+    input_path: str | Path,
+    output_path: str | Path,
+    horizon: int,
+    *,
+    workers: int | None = None,
+    dask_address: str | None = None,
+    executor: cf.Executor | None = None,
+    progress: Progress | None = None,
+) -> pd.DataFrame:
     """Forecast monthly series from a long CSV (series_id, period, value) into a CSV with
     series_id, period, model, forecast, lo80, hi80, lo95, hi95. Gaps between months count as 0."""
     raw = pd.read_csv(input_path, dtype={"series_id": str})
     missing = {"series_id", "period", "value"} - set(raw.columns)
     if missing:
-        raise ValueError(f"{input_path}: missing column(s) {', '.join(sorted(missing))} "
-                         "(expected series_id, period, value)")
+        raise ValueError(
+            f"{input_path}: missing column(s) {', '.join(sorted(missing))} (expected series_id, period, value)"
+        )
     raw["period"] = pd.to_datetime(raw["period"], errors="coerce")
     bad = raw[raw["period"].isna() | pd.to_numeric(raw["value"], errors="coerce").isna()]
     if len(bad):
@@ -306,10 +376,24 @@ def forecast_csv(input_path: str | Path, output_path: str | Path, horizon: int, 
             raise RuntimeError(f"series {r.unique_id}: {r.error}")
         periods = pd.period_range(firsts[r.unique_id], periods=horizon, freq="M").to_timestamp().date
         f = r.forecast
-        rows.append(pd.DataFrame({"series_id": r.unique_id, "period": periods, "model": r.chosen,
-                                  "forecast": f["mean"], "lo80": f["lo80"], "hi80": f["hi80"],
-                                  "lo95": f["lo95"], "hi95": f["hi95"]}))
-    out = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
-        columns=["series_id", "period", "model", "forecast", "lo80", "hi80", "lo95", "hi95"])
+        rows.append(
+            pd.DataFrame(
+                {
+                    "series_id": r.unique_id,
+                    "period": periods,
+                    "model": r.chosen,
+                    "forecast": f["mean"],
+                    "lo80": f["lo80"],
+                    "hi80": f["hi80"],
+                    "lo95": f["lo95"],
+                    "hi95": f["hi95"],
+                }
+            )
+        )
+    out = (
+        pd.concat(rows, ignore_index=True)
+        if rows
+        else pd.DataFrame(columns=["series_id", "period", "model", "forecast", "lo80", "hi80", "lo95", "hi95"])
+    )
     out.to_csv(output_path, index=False)
     return out

@@ -127,3 +127,22 @@ def test_backtest_h_and_windows_are_respected():
     assert result.backtest["cutoff"].nunique() == 2
     assert "over 2 origins" in result.reason
     assert isinstance(result.forecast, pd.DataFrame) and len(result.forecast) == 12
+
+
+def test_a_clearly_better_candidate_replaces_the_class_default():
+    # the same 12 months repeat exactly: seasonal naive is perfect in every backtest window (WMAPE 0),
+    # far more than 20% better than the combination
+    y = np.tile([10.0, 50, 30, 80, 20, 60, 40, 90, 15, 55, 35, 85], 5)
+    result = auto_forecast(y, 12)
+    assert result.chosen == "SeasonalNaive"
+    assert result.reason.startswith("lowest backtest WMAPE (0.0%)")
+    assert result.forecast["mean"].tolist() == pytest.approx(y[:12].tolist())
+
+
+def test_the_class_default_is_kept_without_a_clear_margin(monkeypatch):
+    import analytics.forecasting.auto as auto
+
+    monkeypatch.setattr(auto, "SWITCH_MARGIN", 0.999)  # nothing can be 99.9% better than SBA here
+    result = auto.auto_forecast(intermittent_demand(), 6)
+    assert result.chosen == "SBA"
+    assert result.reason.startswith(("class default SBA kept", "lowest backtest RMSE"))

@@ -1,0 +1,78 @@
+"""Forecast 1,000 SKUs x 36 months through the production pipeline and print the time and peak memory.
+
+    python benchmarks/forecast_scale.py [--skus 1000] [--workers 2] [--db /tmp/forecast_bench.duckdb]
+
+The demo company has 150 SKUs; 1,000 demo-like series are made from its 36-month order histories (each
+history reused with its own seeded multiplicative noise, so no two series are equal). They go through
+``batch.run_series`` on the same process pool a forecast run uses. A full ``run_forecast`` on the 150-SKU demo
+(reading the history, forecasting, writing the snapshot, leaderboard and backtests) is timed as well.
+Target (issue 3): 1,000 SKUs under 60 s on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from analytics import db, demo, kpis  # noqa: E402
+from analytics.forecasting import batch  # noqa: E402
+
+
+def peak_mb() -> tuple[float, float]:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return own, children
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--skus", type=int, default=1000)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--horizon", type=int, default=18)
+    ap.add_argument("--db", default="/tmp/forecast_bench.duckdb")
+    args = ap.parse_args()
+    path = Path(args.db)
+    if not path.exists():
+        demo.build_demo(path, seed=42, as_of=date(2026, 10, 31))
+    con = db.open_reader(path)
+    last = kpis.last_complete_month(kpis.default_as_of(con))
+    hist = batch.demand_history(con, last, "sku")
+    con.close()
+    base = [g["y"].to_numpy(dtype=float)[-36:] for _, g in hist.groupby("unique_id")]
+    rng = np.random.default_rng(7)
+    series = [(f"S{i:05d}", np.round(base[i % len(base)] * rng.lognormal(0, 0.15, len(base[i % len(base)]))))
+              for i in range(args.skus)]
+    lengths = [len(y) for _, y in series]
+    print(f"{len(series):,} series, {min(lengths)}-{max(lengths)} months each, horizon {args.horizon}, "
+          f"{args.workers} worker processes")
+    with batch.make_executor(args.workers) as (ex, label):
+        t = time.perf_counter()
+        results = batch.run_series(series, args.horizon, ex)
+        seconds = time.perf_counter() - t
+    failed = sum(not r.ok for r in results)
+    chosen = {}
+    for r in results:
+        chosen[r.chosen] = chosen.get(r.chosen, 0) + 1
+    own, children = peak_mb()
+    print(f"forecast {len(series):,} series: {seconds:.1f} s ({len(series) / seconds:.1f} series/s) on {label}; "
+          f"{failed} failed (target < 60 s)")
+    print("models chosen: " + ", ".join(f"{m} {n}" for m, n in sorted(chosen.items(), key=lambda x: -x[1])))
+    print(f"peak memory: {own:,.0f} MB this process, {children:,.0f} MB largest worker")
+    copy = path.with_name(path.stem + "_run.duckdb")
+    copy.write_bytes(path.read_bytes())
+    t = time.perf_counter()
+    report = batch.run_forecast(copy, args.horizon, workers=args.workers)
+    print(f"full run_forecast on the demo ({report.n_series} series incl. families, with the database write): "
+          f"{time.perf_counter() - t:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
