@@ -134,3 +134,13 @@ def step(s, name: str) -> None:
                         st.error(str(e))
     elif name == "team":
         chart(figures.promise_figure(s.promise_gap_trend, s.promise_kept_rate))
+        from analytics.planning import requests as rq
+
+        stats = rq.request_stats(con())
+        st.subheader("Requests from sales to production (live, all to date)")
+        cols = st.columns(5)
+        for col, (label, key) in zip(cols, [("Requests", "requests"), ("Open", "open"), ("Accepted", "accepted"),
+                                            ("Proposed", "proposed"), ("Declined", "declined")]):
+            col.metric(label, stats[key])
+        if stats["median_hours_to_answer"] is not None:
+            st.markdown(f"Median time to answer: **{stats['median_hours_to_answer']:.1f} h**")
