@@ -584,9 +584,10 @@ def data_availability(con) -> dict[tuple[str, str | None], bool]:
     out = {}
     for table, column in needed:  # table and column are constants from SPECS
         if column is None:
-            row = con.execute(f"SELECT count(*) > 0 FROM (SELECT 1 FROM {table} LIMIT 1)").fetchall()[0]
+            row = con.execute(f"SELECT count(*) > 0 FROM (SELECT 1 FROM {table} LIMIT 1)").fetchall()[0]  # constants
         else:
-            row = con.execute(f"SELECT count(*) > 0 FROM (SELECT 1 FROM {table} WHERE {column} IS NOT NULL LIMIT 1)").fetchall()[0]
+            row = con.execute(  # constant identifiers from SPECS
+                f"SELECT count(*) > 0 FROM (SELECT 1 FROM {table} WHERE {column} IS NOT NULL LIMIT 1)").fetchall()[0]
         out[(table, column)] = bool(row[0])
     return out
 

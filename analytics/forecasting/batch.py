@@ -313,7 +313,7 @@ def run_forecast(
         con.execute("INSERT INTO forecasts SELECT snapshot_date, sku, period, source, quantity FROM snapshot_rows")
         for name, df in frames.items():  # constant table names
             con.register("run_rows", df)
-            con.execute(f"INSERT INTO {name} SELECT * FROM run_rows")
+            con.execute(f"INSERT INTO {name} SELECT * FROM run_rows")  # constant table name
             con.unregister("run_rows")
         seconds = time.perf_counter() - t0
         con.execute(

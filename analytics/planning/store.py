@@ -41,7 +41,7 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, pla
     con.register("plan_rows", data)
     try:
         cols = ", ".join(["plan_id", *columns])  # constant column names of this module
-        con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM plan_rows")
+        con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM plan_rows")  # constant identifiers
     finally:
         con.unregister("plan_rows")
 
@@ -111,7 +111,7 @@ def load_plan(con: duckdb.DuckDBPyConnection, name_or_id) -> Plan:
     pid = int(v["plan_id"])
 
     def read(table: str, order: str) -> pd.DataFrame:  # constant table names of this module
-        return con.execute(f"SELECT * EXCLUDE (plan_id) FROM {table} WHERE plan_id = $p ORDER BY {order}",
+        return con.execute(f"SELECT * EXCLUDE (plan_id) FROM {table} WHERE plan_id = $p ORDER BY {order}",  # constants
                            {"p": pid}).df()
 
     lines = read("plan_lines", "sku, period")
