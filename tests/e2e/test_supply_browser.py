@@ -17,14 +17,19 @@ def test_save_and_compare_two_scenarios(demo_db, tmp_path, page):
         wait_rendered(page)
         for name, label, value in (("Costly stock", "Holding, % of cost per month", "4"),
                                    ("Better service", "Service level class A (%)", "99.5")):
-            expander = page.get_by_text("Build a new scenario")
             if not page.get_by_label("Scenario name").is_visible():
-                expander.click()
+                page.get_by_text("Build a new scenario").click()
+                page.get_by_label("Scenario name").wait_for(state="visible")
+                wait_rendered(page)
             page.get_by_label("Scenario name").fill(name)
             page.get_by_label(label).fill(value)
+            page.get_by_label(label).press("Tab")
             page.get_by_role("button", name="Run and save scenario").click()
-            page.get_by_text(f"Saved scenario '{name}'").wait_for(timeout=120_000)
+            outcome = page.get_by_text(f"Saved scenario '{name}'").or_(page.locator("[data-testid='stAlertContentError']"))
+            outcome.first.wait_for(timeout=180_000)
             wait_rendered(page)
+            errors = page.locator("[data-testid='stAlertContentError']")
+            assert errors.count() == 0, errors.first.inner_text()
         page.goto(f"{url}/scenarios")
         wait_rendered(page)
         assert page.locator("[data-testid='stException']").count() == 0
