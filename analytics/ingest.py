@@ -1066,7 +1066,7 @@ class _Validator:
             inner = f"SELECT *, {', '.join(s3)} FROM ({inner})"
         select = ", ".join(["__row", "__pos"] + final + errs)
         # Table and column names are constants from the contract.
-        self.con.execute(f"CREATE TEMP TABLE typed_{t} AS SELECT {select} FROM ({inner})")
+        self.con.execute(f"CREATE TEMP TABLE typed_{t} AS SELECT {select} FROM ({inner})")  # constant contract identifiers
         self.report_value_errors(spec)
 
     def report_value_errors(self, spec: _Spec) -> None:
