@@ -5,6 +5,10 @@ import streamlit as st
 st.set_page_config(page_title="S&OP dashboard", page_icon=":material/insights:", layout="wide")
 st.session_state["_entry_point_ran"] = True  # see ui.common.entry_guard
 
+from ui import auth  # noqa: E402  (after set_page_config)
+
+user = auth.gate()  # local mode, or signed in; refuses to serve on a network without an access file
+
 pages = {
     "Managers": [
         st.Page("pages/scorecard.py", title="KPI scorecard", icon=":material/speed:", default=True),
@@ -25,6 +29,8 @@ pages = {
         st.Page("pages/data_audit.py", title="Data audit", icon=":material/fact_check:"),
     ],
 }
+if user.role == "admin":
+    pages["Data"].append(st.Page("pages/admin.py", title="Audit log & backups", icon=":material/admin_panel_settings:"))
 current = st.navigation(pages)
 wanted = st.session_state.pop("_wanted_page", None)  # a deep link that arrived before navigation existed
 for page in (p for group in pages.values() for p in group):

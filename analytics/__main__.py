@@ -85,6 +85,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", type=_date, help="as-of date (default: latest date in the data)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
 
+    p = sub.add_parser("users", help="add, remove or list the users of the access file (roles viewer/planner/admin)")
+    p.add_argument("action", choices=["add", "remove", "list", "example"])
+    p.add_argument("name", nargs="?", help="user name (add/remove)")
+    p.add_argument("--role", choices=["viewer", "planner", "admin"], default="viewer")
+    p.add_argument("--file", help="access file (default: $SOP_ACCESS or access.toml)")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from stdin instead of asking")
+
+    p = sub.add_parser("backup", help="list, take or restore the database copies kept before imports and forecast runs")
+    add_db(p)
+    p.add_argument("action", choices=["list", "take", "restore"])
+    p.add_argument("name", nargs="?", help="the backup file name to restore (see `backup list`)")
+
+    p = sub.add_parser("audit", help="print or export the audit log (who changed what, when)")
+    add_db(p)
+    p.add_argument("--limit", type=int, default=50, help="newest rows to print (default 50; 0 = all)")
+    p.add_argument("--csv", help="write the whole log to this CSV file instead")
+
     p = sub.add_parser("docs", help="regenerate the README's data-contract and KPI-definition sections from the code")
     p.add_argument("--write", default="README.md", help="the README to update (default README.md)")
     return parser
@@ -92,6 +109,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from analytics import access
+
+    with access.default_user(access.SYSTEM):  # whoever can run the CLI can already write the database file
+        return _run(args)
+
+
+def _run(args) -> int:
+    from analytics import access
+
     try:
         if args.command == "demo":
             from analytics import demo
@@ -135,6 +161,44 @@ def main(argv: list[str] | None = None) -> int:
             from analytics.planning import requests as planning_requests
 
             return planning_requests.promise_cli(args)
+        if args.command == "users":
+            return _users(args)
+        if args.command == "backup":
+            from analytics import backup
+
+            path = db.resolve_db_path(args.db)
+            if args.action == "list":
+                found = backup.list_backups(path)
+                for b in found:
+                    print(f"{b.path.name}  {b.taken_at:%Y-%m-%d %H:%M:%S} UTC  before {b.reason:<8} {b.size_mb:8.1f} MB")
+                print(f"{len(found)} backup(s) in {backup.folder(path)} (keeping the newest {backup.keep_count()})")
+                return 0
+            if args.action == "take":
+                made = backup.take_now(path, "manual")
+                print(f"kept {made}" if made else "backups are turned off ([backups] keep = 0)")
+                return 0
+            if not args.name:
+                print("error: backup restore needs the backup's name (see `backup list`)", file=sys.stderr)
+                return 2
+            b = backup.restore(path, args.name)
+            print(f"restored {path} from {b.path.name} (taken {b.taken_at:%Y-%m-%d %H:%M:%S} UTC, before {b.reason}); "
+                  "the file it replaced is kept as a backup too")
+            return 0
+        if args.command == "audit":
+            from analytics import exports
+
+            con = db.open_reader(args.db)
+            try:
+                log = access.audit_frame(con, None if (args.csv or args.limit == 0) else args.limit)
+            finally:
+                con.close()
+            if args.csv:
+                with open(args.csv, "wb") as fh:
+                    fh.write(exports.to_csv_bytes(log))
+                print(f"wrote {len(log):,} audit rows to {args.csv}")
+            else:
+                print(log.drop(columns=["details_json"]).to_string(index=False) if len(log) else "the audit log is empty")
+            return 0
         if args.command == "docs":
             from pathlib import Path
 
@@ -143,10 +207,47 @@ def main(argv: list[str] | None = None) -> int:
             docs.write(Path(args.write))
             print(f"updated {args.write}")
             return 0
-    except (db.DatabaseError, ValueError, FileNotFoundError) as e:  # bad input: a message, not a traceback
+    except (db.DatabaseError, ValueError, FileNotFoundError, PermissionError) as e:  # a message, not a traceback
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 1
+
+
+def _users(args) -> int:
+    import getpass
+
+    from analytics import access
+
+    path = args.file or access.access_file()
+    if args.action == "example":
+        print(access.EXAMPLE)
+        return 0
+    if args.action == "list":
+        cfg = access.load_config(path)
+        if cfg is None:
+            print(f"no access file at {path}: the app runs without login on localhost only")
+            return 0
+        for name, spec in sorted(cfg.users.items()):
+            print(f"{name:<24} {spec['role']}")
+        for email, role in sorted(cfg.oidc_roles.items()):
+            print(f"{email:<24} {role} (single sign-on)")
+        return 0
+    if not args.name:
+        print(f"error: users {args.action} needs a user name", file=sys.stderr)
+        return 2
+    if args.action == "remove":
+        print(f"removed {args.name}" if access.remove_user(args.name, path) else f"no user {args.name} in {path}")
+        return 0
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass(f"password for {args.name}: ")
+        if getpass.getpass("again: ") != password:
+            print("error: the passwords differ", file=sys.stderr)
+            return 2
+    written = access.save_user(args.name, args.role, password, path)
+    print(f"{args.name} ({args.role}) saved in {written} (argon2id hash only)")
+    return 0
 
 
 def _progress(fraction: float, message: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -14,13 +16,19 @@ LIGHT_COLOURS = {"green": GREEN, "amber": ORANGE, "red": VERMILLION, "none": GRE
 LIGHT_SYMBOLS = {"green": "● on target", "amber": "▲ watch", "red": "■ off target", "none": "○ no data"}
 
 
+def plain(text) -> str:
+    """Text from the data or typed by a person, shown literally in a plotly title, label or hover: plotly renders
+    a subset of HTML there (<b>, <a href>, <br>, entities), so < > & are escaped (plotly turns them back)."""
+    return html.escape(str(text), quote=False)
+
+
 def _scale(spec: kpis.KpiSpec, values):
     return [None if v is None or pd.isna(v) else (v * 100 if spec.unit == kpis.RATE else v) for v in values]
 
 
 def _layout(fig: go.Figure, title: str, yaxis: str, height: int = 380) -> go.Figure:
     fig.update_layout(
-        title={"text": title, "font": {"size": 20}}, height=height, margin={"l": 60, "r": 20, "t": 60, "b": 50},
+        title={"text": plain(title), "font": {"size": 20}}, height=height, margin={"l": 60, "r": 20, "t": 60, "b": 50},
         font={"size": 15}, yaxis_title=yaxis, legend={"orientation": "h", "y": -0.2}, hovermode="x unified",
         template="plotly_white",
     )
@@ -52,7 +60,7 @@ def breakdown_figure(
     colours = [LIGHT_COLOURS[kpis.traffic_light(spec, v, target, tolerance or 0)] if target is not None else BLUE
                for v in d["value"]]
     fig = go.Figure(go.Bar(
-        x=_scale(spec, d["value"].tolist()), y=d[dim].astype(str), orientation="h", marker_color=colours,
+        x=_scale(spec, d["value"].tolist()), y=[plain(m) for m in d[dim]], orientation="h", marker_color=colours,
         text=[kpis.format_value(spec, v) for v in d["value"]], textposition="auto",
     ))
     if target is not None:
@@ -158,7 +166,7 @@ def capacity_heatmap(load: pd.DataFrame) -> go.Figure:
     z = pivot.to_numpy() * 100
     text = [[("▲ " if v > 100 else "") + (f"{v:.0f}%" if v == v else "n/a") for v in row] for row in z]
     fig = go.Figure(go.Heatmap(
-        z=z, x=[pd.Timestamp(c).strftime("%b %y") for c in pivot.columns], y=list(pivot.index), text=text,
+        z=z, x=[pd.Timestamp(c).strftime("%b %y") for c in pivot.columns], y=[plain(w) for w in pivot.index], text=text,
         texttemplate="%{text}", textfont={"size": 14}, zmin=0, zmax=200, zmid=100,
         colorscale=[[0, BLUE], [0.5, "#FFFFFF"], [1, VERMILLION]], colorbar={"title": "load %"},
         hovertemplate="%{y} %{x}: %{z:.0f}%<extra></extra>",

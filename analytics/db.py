@@ -156,7 +156,9 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create contract, app and fact tables that do not exist yet (idempotent)."""
     for name in LOAD_ORDER:
         con.execute(create_table_sql(CONTRACT[name]))
-    for sql in APP_TABLES_SQL + FORECAST_TABLES_SQL + PLANNING_TABLES_SQL + SUMMIT_TABLES_SQL:
+    from analytics.access import AUDIT_SQL
+
+    for sql in APP_TABLES_SQL + FORECAST_TABLES_SQL + PLANNING_TABLES_SQL + SUMMIT_TABLES_SQL + [AUDIT_SQL]:
         con.execute(sql)
     row = _first_row(con, "SELECT value FROM meta WHERE key = 'schema_version'")
     if row is None:
@@ -337,14 +339,27 @@ def _exclusive_lock(path: Path) -> Iterator[None]:
 
 @contextlib.contextmanager
 def writer(
-    path: str | os.PathLike | None = None, *, fresh: bool = False, keep_settings: bool = True
+    path: str | os.PathLike | None = None, *, fresh: bool = False, keep_settings: bool = True,
+    start_from: str | os.PathLike | None = None,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """The one way to change the database: copy, change in one transaction, atomic rename.
 
     ``fresh=True`` starts from an empty database instead of a copy (replace-all imports and the demo
     builder); it still carries the data version and, with ``keep_settings``, the site's targets, mappings,
-    import log and forecast history. If the body raises, nothing changes.
+    import log and forecast history. If the body raises, nothing changes. ``start_from`` copies another
+    database file instead (restoring a backup).
+
+    Only a write checked by :func:`analytics.access.requires` (or ``access.acting_as``) may open a writer: the
+    actor's audit row is written in the same transaction. Imports, forecast runs and restores first keep a
+    copy of the current file (:mod:`analytics.backup`).
     """
+    from analytics import access, backup
+
+    actor = access.current()
+    if actor is None:
+        raise access.PermissionDenied(
+            "Refused: a database write outside a checked write function (analytics.access.requires)."
+        )
     p = resolve_db_path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     with _exclusive_lock(p):
@@ -356,8 +371,12 @@ def writer(
         tmp = Path(tmp_name)
         tmp.unlink()
         try:
-            if p.exists() and not fresh:
+            if start_from is not None:
+                shutil.copyfile(start_from, tmp)
+            elif p.exists() and not fresh:
                 shutil.copyfile(p, tmp)
+            if actor.action in backup.BEFORE_ACTIONS and p.exists():
+                backup.take(p, actor.action)  # p cannot change under the lock: the link is the old data
             con = duckdb.connect(str(tmp))
             try:
                 ensure_schema(con)
@@ -366,6 +385,7 @@ def writer(
                 con.execute("BEGIN TRANSACTION")
                 try:
                     yield con
+                    access.write_audit_row(con, actor)
                     con.execute(
                         "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) WHERE key = 'data_version'"
                     )
@@ -411,7 +431,9 @@ def _carry_settings(con: duckdb.DuckDBPyConnection, old: Path, keep_settings: bo
                 "summits", "summit_frames", "summit_actions", "summit_action_log", "summit_pulse")
         new_tables = {r[0] for r in con.execute(
             "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()").fetchall()}
-        for t in kept if keep_settings else ():  # constant names: settings and app history survive
+        # constant names: settings and app history survive; the audit log always does (a new demo company
+        # must not wipe the record of who changed what)
+        for t in (kept if keep_settings else ()) + ("audit_log",):
             if t in tables and t in new_tables:
                 con.execute(f"INSERT INTO {t} SELECT * FROM old_db.{t}")
         if "meta" in tables:  # the data version keeps counting across replace-all writes

@@ -26,7 +26,7 @@ from datetime import date, datetime
 import duckdb
 import pandas as pd
 
-from analytics import db, kpis
+from analytics import access, db, kpis
 from analytics.dates import as_date
 from analytics.kpis import PRODUCT_DIMS, Query
 
@@ -283,6 +283,7 @@ def plan_override(
 # ---------------------------------------------------------------------------- overrides: saving
 
 
+@access.requires("override")
 def save_override(
     db_path,
     level: str,
@@ -290,7 +291,7 @@ def save_override(
     edits: Mapping,
     unit: str,
     reason: str,
-    user: str,
+    author: str,
     snapshot_date: date | None = None,
     start_from: str | None = None,
 ) -> int:
@@ -313,9 +314,9 @@ def save_override(
             "A reason is required to override the forecast (for example 'promotion planned' or "
             "'customer lost'). Nothing was saved."
         )
-    user_text = user.strip() if isinstance(user, str) else ""
+    user_text = author.strip() if isinstance(author, str) else ""
     if not user_text:
-        raise ValueError("Say who makes the override (user is empty). Nothing was saved.")
+        raise ValueError("Say who makes the override (the name is empty). Nothing was saved.")
     save_date = _as_date(snapshot_date or date.today())
     _check_edits(edits, unit, save_date)  # fail fast, before copying the database
     path = db.resolve_db_path(db_path)
@@ -335,6 +336,10 @@ def _write_override(con, level, target, edits, unit, reason, user, save_date, st
     if changed.empty:
         raise _NothingToSave
     base = plan.attrs["base"]
+    by_month = changed.groupby("period")[["base_qty", "new_qty"]].sum()
+    access.note(target=f"{level} {target}", reason=reason, unit=unit, cells=len(changed),
+                before={str(k): round(float(v), 3) for k, v in by_month["base_qty"].items()},
+                after={str(k): round(float(v), 3) for k, v in by_month["new_qty"].items()})
     params = {
         "skus": changed["sku"].tolist(),
         "periods": changed["period"].tolist(),

@@ -36,7 +36,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics import db
+from analytics import access, db
 from analytics.schema import CONTRACT, DATE, NUMBER, TEXT
 
 # --------------------------------------------------------------------------- the stories
@@ -775,6 +775,7 @@ def _surveys(con: duckdb.DuckDBPyConnection, seed: int, cal: _Calendar, cust: _C
 # --------------------------------------------------------------------------- entry point
 
 
+@access.requires("demo")
 def build_demo(
     path: str | PathLike,
     scale: float = 1.0,

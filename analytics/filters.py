@@ -26,6 +26,19 @@ class Filters:
     customers: tuple[str, ...] = ()
     work_centers: tuple[str, ...] = ()
 
+    def __post_init__(self):
+        """Each field is a tuple of texts (None = all); anything else is a ValueError naming the filter, not a
+        database error later (values always reach SQL as parameters, never as SQL text)."""
+        for f in fields(self):
+            values = getattr(self, f.name)
+            values = () if values is None else values
+            if isinstance(values, str | bytes) or not isinstance(values, tuple | list | set | frozenset):
+                raise ValueError(f"The {DIMENSIONS[f.name][1].lower()} filter is a list of values, not {values!r}.")
+            bad = [v for v in values if not isinstance(v, str)]
+            if bad:
+                raise ValueError(f"The {DIMENSIONS[f.name][1].lower()} filter holds text values, not {bad[0]!r}.")
+            object.__setattr__(self, f.name, tuple(values))
+
     def active(self) -> dict[str, tuple[str, ...]]:
         """Dimension (SQL column name) -> selected values, for the filters that are set."""
         return {DIMENSIONS[f.name][0]: getattr(self, f.name) for f in fields(self) if getattr(self, f.name)}

@@ -72,6 +72,7 @@ No Streamlit in here: the import page and the CLI both call this module.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import difflib
 import json
@@ -92,7 +93,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from analytics import db
+from analytics import access, db
 from analytics.schema import (
     CONTRACT,
     DATE,
@@ -674,6 +675,7 @@ def _check_mapping(table: str, mapping: Mapping[str, str | None]) -> dict[str, s
     return out
 
 
+@access.requires("mapping")
 def save_mapping(db_path: str | Path | None, source: str, table: str, mapping: Mapping[str, str | None]) -> None:
     """Save the column mapping of ``table`` for the source system ``source`` (one write)."""
     if not source or not str(source).strip():
@@ -1330,6 +1332,7 @@ _INTEGRITY_SQL = {
 }
 
 
+@access.requires("import")
 def import_frames(
     db_path: str | Path | None,
     frames: Mapping[str, pd.DataFrame],
@@ -1385,6 +1388,16 @@ def import_frames(
 def _write(path: Path, val: Validation, mode: str, source: str | None, notes: list[str],
            progress: Progress) -> tuple[dict[str, int], int]:
     names = [t for t in LOAD_ORDER if t in val.tables]
+    before = None
+    if path.exists():
+        with contextlib.suppress(db.DatabaseError, duckdb.Error):
+            reader = db.open_reader(path)
+            try:  # constant contract table names
+                before = {t: _one(reader, f"SELECT count(*) FROM {t}")[0] for t in names}
+            finally:
+                reader.close()
+    access.note(target=f"{mode} import" + (f" from {source}" if source else ""), before=before,
+                after={t: int(val.rows[t]) for t in names})
     with db.writer(path, fresh=(mode == "replace")) as con:
         for i, t in enumerate(names):
             progress(0.05 + 0.6 * i / max(1, len(names)), f"writing {t} ({val.rows[t]:,} rows)")
@@ -1479,6 +1492,7 @@ def find_files(folder: str | Path) -> tuple[dict[str, Path], list[Problem], list
     return {t: fs[0] for t, fs in found.items() if len(fs) == 1}, problems, notes
 
 
+@access.requires("import")
 def import_folder(
     db_path: str | Path | None,
     folder: str | Path,

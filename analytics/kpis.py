@@ -18,6 +18,7 @@ Output frames are long: one row per KPI (x grouping) with columns
 from __future__ import annotations
 
 import json
+import math
 import re
 import sys
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from datetime import date, timedelta
 import duckdb
 import pandas as pd
 
+from analytics import access
 from analytics.filters import Filters
 
 # ---------------------------------------------------------------------------- specs
@@ -634,7 +636,10 @@ def kpi_values(
     availability: dict | None = None,
 ) -> pd.DataFrame:
     """grain: one row per KPI x group. Columns: kpi, *by, value, numerator, denominator, unit, reason."""
-    by = tuple(by)
+    by = (by,) if isinstance(by, str) else tuple(by)
+    unknown = [b for b in by if b not in DIM_LABELS] + [k for k in kpi_ids if k not in SPECS]
+    if unknown:  # before any SQL: group-by columns and KPI ids are identifiers from these constants
+        raise ValueError(f"Unknown KPI or breakdown dimension {unknown[0]!r}.")
     availability = availability if availability is not None else data_availability(con)
     frames, unavailable = [], []
     by_source: dict[str, list[str]] = {}
@@ -775,12 +780,31 @@ def set_targets(writer_con, rows: dict[str, tuple[float, float]], user: str = "l
     for kpi, (target, tol) in rows.items():
         if kpi not in SPECS:
             raise ValueError(f"unknown KPI {kpi!r}")
-        if tol is None or tol < 0:
+        try:
+            target, tol = float(target), float(tol)
+        except (TypeError, ValueError):
+            raise ValueError(f"{kpi}: the target and the amber tolerance must be numbers") from None
+        if not (math.isfinite(target) and math.isfinite(tol)):
+            raise ValueError(f"{kpi}: the target and the amber tolerance must be finite numbers")
+        if tol < 0:
             raise ValueError(f"{kpi}: the amber tolerance must be zero or positive")
         writer_con.execute(
             "INSERT OR REPLACE INTO kpi_targets VALUES ($k, $t, $a, $u, now())",
             {"k": kpi, "t": float(target), "a": float(tol), "u": user},
         )
+
+
+@access.requires("targets")
+def save_targets(db_path, rows: dict[str, tuple[float, float]]) -> None:
+    """Store targets in one write; the audit row keeps the old and new (target, tolerance) of changed KPIs."""
+    from analytics import db
+
+    with db.writer(db_path) as con:
+        old = targets(con)
+        set_targets(con, rows, user=access.current().user.name)
+        changed = {k: v for k, v in rows.items() if tuple(old.get(k, (None, None))) != tuple(v)}
+        access.note(target=", ".join(sorted(changed)) or "(no change)",
+                    before={k: old.get(k) for k in changed}, after=changed)
 
 
 def traffic_light(spec: KpiSpec, value: float | None, target: float, tolerance: float) -> str:

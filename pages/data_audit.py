@@ -33,7 +33,7 @@ if filters is not None:
     rejected = st.session_state.get("last_rejected_import")
     if rejected:
         st.subheader("Problems found in your last rejected import")
-        st.caption("Files: " + ", ".join(rejected["names"]) + " · nothing was written")
+        st.caption("Files: " + ", ".join(common.escape(n) for n in rejected["names"]) + " · nothing was written")
         st.dataframe(importer.problems_frame(rejected["report"].problems), hide_index=True, width="stretch")
 
     st.subheader("Import history")

@@ -14,7 +14,7 @@ if filters is not None:
     months = st.slider("Months to score (ending with the last complete month)", 3, 24, 12, key="fva_months")
     start = kpis.add_months(end_month, -(months - 1))
     q = kpis.Query(start, kpis.month_range(end_month)[1], as_of, filters)
-    st.caption(f"Scored {start:%b %Y} to {end_month:%b %Y} · {filters.describe()} · accuracy = 1 − Σ|F−A| / ΣA, "
+    st.caption(f"Scored {start:%b %Y} to {end_month:%b %Y} · {common.escape(filters.describe())} · accuracy = 1 − Σ|F−A| / ΣA, "
                "bias = Σ(F−A) / ΣA, on the same sku-months for every step")
 
     overall = demand.fva_stairstep(con, q, lags=(1, 3))

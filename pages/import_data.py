@@ -4,7 +4,7 @@ import streamlit as st
 
 from analytics import db, ingest
 from analytics.schema import contract_markdown
-from ui import common, importer
+from ui import auth, common, importer
 
 common.entry_guard()
 st.title("Import data")
@@ -16,7 +16,7 @@ with st.expander("The data contract (columns, keys, one example row per table)")
 try:
     sources = ingest.list_sources(common.con()) if common.db_path().exists() else []
 except db.DatabaseError as e:
-    st.error(str(e))
+    st.error(common.escape(e))
     sources = []
 c1, c2 = st.columns(2)
 source = c1.selectbox("Source system (its saved column mapping is applied)", sources, index=None,
@@ -31,14 +31,14 @@ uploads = st.file_uploader("Files", type=["csv", "xlsx", "parquet"], accept_mult
 frames, names, mappings, read_problems = {}, {}, {}, []
 for upload in uploads or []:
     known = ingest.table_for_file(upload.name) is not None
-    with st.expander(f"{upload.name}: column mapping", expanded=not known):
+    with st.expander(f"{common.escape(upload.name)}: column mapping", expanded=not known):
         try:
             df = importer.read_upload(upload)
         except ingest.ReadError as e:
-            st.error(str(e))
+            st.error(common.escape(e))
             read_problems.append(str(e))
             continue
-        st.caption(f"{upload.name}: {len(df):,} rows, {len(df.columns)} columns")
+        st.caption(f"{common.escape(upload.name)}: {len(df):,} rows, {len(df.columns)} columns")
         table, mapping = importer.mapping_editor(upload, df, saved)
         if table is None:
             continue
@@ -56,18 +56,21 @@ if frames and not read_problems:
         existing = db.open_reader(common.db_path()) if mode == "upsert" and common.db_path().exists() else None
         result = ingest.validate(frames, names, mode, existing)
         if result.ok:
-            st.success("No problems found. " + " ".join(result.notes))
+            st.success("No problems found. " + " ".join(common.escape(n) for n in result.notes))
         else:
             st.error(f"{result.problem_count:,} problems: nothing would be imported.")
             st.dataframe(importer.problems_frame(result.problems), hide_index=True, width="stretch")
-    if import_col.button("Validate and import", type="primary", key="im_import"):
+    if not auth.can("import"):
+        auth.explain_refusal("import")
+    if import_col.button("Validate and import", type="primary", key="im_import", disabled=not auth.can("import")):
         bar = st.progress(0.0, text="Starting…")
         report = ingest.import_frames(common.db_path(), frames, names, mode=mode, source=source or None,
-                                      progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
+                                      progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m),
+                                      user=auth.user())
         if report.ok:
             if remember and source:
                 for table, mapping in mappings.items():
-                    ingest.save_mapping(common.db_path(), source, table, mapping)
+                    ingest.save_mapping(common.db_path(), source, table, mapping, user=auth.user())
             st.success(f"Imported in {report.seconds:.1f} s: "
                        + ", ".join(f"{t} {n:,} rows" for t, n in report.rows.items()))
             st.cache_data.clear()
@@ -77,4 +80,4 @@ if frames and not read_problems:
             st.dataframe(importer.problems_frame(report.problems), hide_index=True, width="stretch")
             common.downloads("import_problems", importer.problems_frame(report.problems), key="im_prob")
         for note in report.notes:
-            st.info(note)
+            st.info(common.escape(note))

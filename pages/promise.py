@@ -8,7 +8,7 @@ import streamlit as st
 
 from analytics import planning
 from analytics.planning import requests as rq
-from ui import common, supply
+from ui import auth, common, supply
 
 filters = common.page_setup("Can we promise it?")
 if filters is not None:
@@ -27,10 +27,10 @@ if filters is not None:
         try:
             st.session_state["pr_answer"] = planning.available_to_promise(con, plan, sku, qty, when, price=price or None)
         except planning.PlanningError as e:
-            st.error(str(e))
+            st.error(common.escape(e))
     answer = st.session_state.get("pr_answer")
     if answer:
-        (st.success if answer["available"] else st.warning)(answer["message"])
+        (st.success if answer["available"] else st.warning)(common.escape(answer["message"]))
         m = st.columns(4)
         m[0].metric("Available on the requested date", f"{answer['qty_on_requested_date']:,.0f}")
         m[1].metric("Earliest date for all of it", str(answer["earliest_full_date"] or "beyond the horizon"))
@@ -47,17 +47,17 @@ if filters is not None:
             partial = c2.number_input("Could take now (units, 0 = no partial)", 0.0, float(answer["qty"]), 0.0, key="pr_partial")
             rest_by = c3.date_input("…and the rest by", value=None, key="pr_rest")
             latest = c1.date_input("Or all of it as late as", value=None, key="pr_latest")
-            who = c2.text_input("Your name", max_chars=80, key="pr_who")
+            who = c2.text_input("Your name", value=auth.display_name(), max_chars=80, key="pr_who")
             note = c3.text_input("Anything else", max_chars=500, key="pr_note")
-            if st.form_submit_button("Send to production"):
+            if st.form_submit_button("Send to production", disabled=not auth.can("request")):
                 try:
                     rid = rq.create_request(common.db_path(), answer["sku"], answer["qty"], answer["requested_date"],
                                             who, customer, partial_qty_now=partial or None, rest_by_date=rest_by,
                                             latest_acceptable_date=latest, flexibility=note or None,
-                                            quoted_price=answer["price"], atp_summary=answer)
+                                            quoted_price=answer["price"], atp_summary=answer, user=auth.user())
                     st.success(f"Request #{rid} sent to production.")
                 except ValueError as e:
-                    st.error(str(e))
+                    st.error(common.escape(e))
 
     st.header("Requests to production")
     stats = rq.request_stats(common.con())
@@ -80,11 +80,11 @@ if filters is not None:
             proposed_date = c3.date_input("Proposed date", value=None)
             proposed_qty = c4.number_input("Proposed quantity (0 = as asked)", min_value=0.0, value=0.0)
             note = st.text_input("Note (required to propose or decline)", max_chars=500)
-            planner = st.text_input("Planner", max_chars=80)
-            if st.form_submit_button("Send answer"):
+            planner = st.text_input("Planner", value=auth.display_name(), max_chars=80)
+            if st.form_submit_button("Send answer", disabled=not auth.can("request")):
                 try:
                     rq.answer_request(common.db_path(), int(rid), decision, note, planner,
-                                      proposed_date=proposed_date, proposed_qty=proposed_qty or None)
+                                      proposed_date=proposed_date, proposed_qty=proposed_qty or None, user=auth.user())
                     st.success(f"Request #{rid} answered: {decision}.")
                 except ValueError as e:
-                    st.error(str(e))
+                    st.error(common.escape(e))

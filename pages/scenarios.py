@@ -5,7 +5,7 @@ import streamlit as st
 
 from analytics import planning
 from analytics.planning import scenarios as sc
-from ui import common
+from ui import auth, common
 from ui.scenarios import scenario_form
 
 filters = common.page_setup("Scenarios")
@@ -14,18 +14,20 @@ if filters is not None:
     as_of = common.as_of_default(v)
     opts = common.dimension_values(v)
     with st.expander("Build a new scenario", expanded=False):
-        scenario = scenario_form(opts)
+        if not auth.can("scenario"):
+            auth.explain_refusal("scenario")
+        scenario = scenario_form(opts, disabled=not auth.can("scenario"))
         if scenario is not None:
             try:
                 with st.spinner("Planning the scenario…"):
                     result = sc.run_scenario(con, as_of, 18, scenario)
-                    sc.save_scenario(common.db_path(), scenario, result)
+                    sc.save_scenario(common.db_path(), scenario, result, user=auth.user())
                 st.success(f"Saved scenario '{common.escape(scenario.name)}' ({result.seconds:.1f} s).")
                 for note in result.adjustments:
                     st.caption(common.escape(note))
                 st.cache_data.clear()
             except (planning.PlanningError, ValueError) as e:
-                st.error(str(e))
+                st.error(common.escape(e))
 
     saved = sc.list_scenarios(common.con())
     if saved.empty:
@@ -44,13 +46,13 @@ if filters is not None:
         base = sc.run_scenario(common.con(), as_of, 18, None)
         for name in chosen:
             diff = sc.scenario_month_diff(sc.load_scenario(common.con(), name), base)
-            with st.expander(f"Where '{name}' differs from the baseline ({len(diff)} family-months)"):
+            with st.expander(f"Where '{common.escape(name)}' differs from the baseline ({len(diff)} family-months)"):
                 st.dataframe(common.tidy(diff), hide_index=True, width="stretch")
     c1, c2 = st.columns([2, 1])
     pick = c1.selectbox("Recommended for the summit", names, index=names.index(recommended) if recommended in names else 0,
                         key="sc_recommend")
-    if c2.button("Mark as recommended", key="sc_mark"):
-        sc.mark_recommended(common.db_path(), pick)
+    if c2.button("Mark as recommended", key="sc_mark", disabled=not auth.can("scenario")):
+        sc.mark_recommended(common.db_path(), pick, by=auth.display_name(), user=auth.user())
         st.success(f"'{common.escape(pick)}' is the recommended scenario.")
     if recommended:
         st.caption(f"Currently recommended: **{common.escape(recommended)}**")

@@ -32,7 +32,7 @@ if filters is not None:
     lag = c2.selectbox("Forecast lag (months)", [1, 2, 3], key="sc_lag")
     source = c3.selectbox("Forecast source", common.forecast_sources(v), key="sc_source")
     card = common.cached_scorecard(v, start, end, as_of, filters, lag, source)
-    st.caption(f"{label} · {filters.describe()} · as of {as_of} · change vs {before} and the same period last year")
+    st.caption(f"{label} · {common.escape(filters.describe())} · as of {as_of} · change vs {before} and the same period last year")
 
     tiles = [r for r in card.to_dict("records") if kpis.SPECS[r["kpi"]].tile]
     for i in range(0, len(tiles), 4):

@@ -6,7 +6,7 @@ import streamlit as st
 
 from analytics import kpis, summit
 from analytics.summit import figures
-from ui import common
+from ui import auth, common
 from ui import summit as view
 
 common.entry_guard()
@@ -30,10 +30,13 @@ if common.require_data():
             as_of = common.as_of_default(v)
             month = st.date_input("Month reviewed", value=kpis.last_complete_month(as_of))
             title = st.text_input("Title", value=f"{kpis.last_complete_month(as_of):%B %Y} S&OP", max_chars=120)
-            facilitator = st.text_input("Facilitator", max_chars=80)
-            if st.form_submit_button("Freeze the data and start", type="primary"):
+            facilitator = st.text_input("Facilitator", value=auth.display_name(), max_chars=80)
+            if not auth.can("summit"):
+                auth.explain_refusal("summit")
+            if st.form_submit_button("Freeze the data and start", type="primary", disabled=not auth.can("summit")):
                 with st.spinner("Freezing the agenda's data…"):
-                    sid = summit.start_summit(common.db_path(), month.replace(day=1), title, facilitator or None)
+                    sid = summit.start_summit(common.db_path(), month.replace(day=1), title, facilitator or None,
+                                             user=auth.user())
                 st.session_state["_sm_new_id"], st.session_state["sm_step"] = sid, 0
                 st.rerun()
     if chosen is None:
@@ -58,12 +61,13 @@ if common.require_data():
             kind = c1.radio("Kind", ["decision", "action"], horizontal=True)
             owner = c2.text_input("Owner (actions)", max_chars=80)
             due = c3.date_input("Due (actions)", value=None, min_value=date.today())
-            if st.form_submit_button("Record", type="primary"):
+            if st.form_submit_button("Record", type="primary", disabled=not auth.can("decision")):
                 try:
-                    summit.add_decision(common.db_path(), s.summit_id, text, owner or None, due, kind=kind)
+                    summit.add_decision(common.db_path(), s.summit_id, text, owner or None, due, kind=kind,
+                                        by=auth.display_name(), user=auth.user())
                     st.success("Recorded.")
                 except ValueError as e:
-                    st.error(str(e))
+                    st.error(common.escape(e))
         view.table(summit.actions(common.con(), s.summit_id), ["kind", "text", "owner", "due", "status"], limit=50)
         with st.form("sm_pulse", clear_on_submit=True):
             st.markdown("**Collaboration pulse**: how well did sales and production work together this month?")
@@ -71,8 +75,9 @@ if common.require_data():
             side = c1.radio("Side", ["sales", "production"], horizontal=True)
             score = c2.slider("Score", 0, 10, 7)
             note = c3.text_input("Note (optional)", max_chars=300)
-            if st.form_submit_button("Add"):
-                summit.record_pulse(common.db_path(), s.summit_id, side, score, note or None)
+            if st.form_submit_button("Add", disabled=not auth.can("pulse")):
+                summit.record_pulse(common.db_path(), s.summit_id, side, score, note or None, by=auth.display_name(),
+                                    user=auth.user())
                 st.success("Thank you.")
         view.chart(figures.pulse_figure(summit.pulse_trend(common.con())))
     else:

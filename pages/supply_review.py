@@ -4,7 +4,7 @@ rough-cut capacity with fixes, the inventory policy, and saved plan versions."""
 import streamlit as st
 
 from analytics import charts, planning
-from ui import common, supply
+from ui import auth, common, supply
 
 filters = common.page_setup("Supply review")
 if filters is not None:
@@ -30,7 +30,7 @@ if filters is not None:
     try:
         plan = supply.plan(v, as_of, horizon, policy, strategy, settings)
     except planning.PlanningError as e:
-        st.error(str(e))
+        st.error(common.escape(e))
         st.stop()
     m = st.columns(5)
     m[0].metric("Total cost", f"{plan.production_cost + plan.overtime_cost + plan.holding_cost + plan.backorder_cost:,.0f}")
@@ -77,13 +77,15 @@ if filters is not None:
     with versions_tab:
         with st.form("sr_save"):
             plan_name = st.text_input("Save this plan as", value=f"{strategy} {as_of:%Y-%m}", max_chars=80)
-            author = st.text_input("Author", max_chars=80)
-            if st.form_submit_button("Save plan version"):
+            author = st.text_input("Author", value=auth.display_name(), max_chars=80)
+            if not auth.can("plan"):
+                auth.explain_refusal("plan")
+            if st.form_submit_button("Save plan version", disabled=not auth.can("plan")):
                 try:
-                    planning.save_plan(common.db_path(), plan, plan_name, author or "planner")
+                    planning.save_plan(common.db_path(), plan, plan_name, author or "planner", user=auth.user())
                     st.success(f"Saved '{common.escape(plan_name)}'.")
                 except (planning.PlanningError, ValueError) as e:
-                    st.error(str(e))
+                    st.error(common.escape(e))
         st.dataframe(planning.list_plans(common.con()), hide_index=True, width="stretch")
         c1, c2, _ = st.columns([1, 1, 4])
         c1.download_button("⬇ Plan (Excel)", planning.export_plan_excel(plan), f"plan_{strategy}_{as_of}.xlsx",

@@ -3,9 +3,9 @@
 import pandas as pd
 import streamlit as st
 
-from analytics import db, kpis
+from analytics import kpis
 from analytics.scorecard import definition_markdown
-from ui import common
+from ui import auth, common
 
 filters = common.page_setup("Targets & definitions")
 if filters is not None:
@@ -31,15 +31,16 @@ if filters is not None:
                 "amber band": st.column_config.NumberColumn(min_value=0.0, format="%.2f", required=True),
             },
         )
-        saved = st.form_submit_button("Save targets", type="primary")
+        saved = st.form_submit_button("Save targets", type="primary", disabled=not auth.can("targets"))
+    if not auth.can("targets"):
+        auth.explain_refusal("targets")
     if saved:
         rows = {
             r["kpi"]: (r["target"] / (100 if r["kpi"] in rate else 1), r["amber band"] / (100 if r["kpi"] in rate else 1))
             for r in edited.to_dict("records")
         }
         try:
-            with db.writer(common.db_path()) as con:
-                kpis.set_targets(con, rows, user="local")
+            kpis.save_targets(common.db_path(), rows, user=auth.user())
             st.success("Targets saved. The scorecard uses them from now on.")
         except ValueError as e:
             st.error(str(e))

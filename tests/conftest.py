@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from analytics import db
+from analytics import access, db
 
 # The tiny company (as of 2026-03-31). Every KPI test in tests/unit/test_kpis.py works from these rows.
 TINY_ROWS = {
@@ -73,9 +73,17 @@ TINY_ROWS = {
 }
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _cli_user():
+    """Write functions called by tests act as the command line's user (admin), as `python -m analytics` does.
+    The app's pages never get this default: tests/unit/test_access.py checks each write path's refusal."""
+    with access.default_user(access.SYSTEM):
+        yield
+
+
 def write_rows(path: Path, rows: dict[str, list[tuple]], fresh: bool = True) -> None:
     """Write contract rows through the real writer path, then rebuild the fact tables."""
-    with db.writer(path, fresh=fresh) as con:
+    with access.acting_as(access.SYSTEM, "import"), db.writer(path, fresh=fresh) as con:
         for table, data in rows.items():
             if not data:
                 continue

@@ -6,8 +6,8 @@ sidebar here (called by each page) instead of in app.py keeps pages runnable on 
 
 from __future__ import annotations
 
-import html
 import inspect
+import re
 from datetime import date
 from pathlib import Path
 
@@ -127,6 +127,10 @@ def entry_guard() -> None:
     user wanted to go and hands over to app.py, which runs st.navigation and switches there.
     """
     if st.session_state.get("_entry_point_ran"):
+        from ui import auth
+
+        auth.gate()  # signed in (or local mode) before anything is read; stops the script otherwise
+        auth.sidebar()
         return
     for frame in inspect.stack():
         path = Path(frame.filename)
@@ -162,9 +166,21 @@ def sidebar_filters() -> Filters:
     return Filters.from_lists(**chosen)
 
 
+_MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
+
+
+def md_escape(text) -> str:
+    """Text a person typed (or a data file brought) made safe for Markdown: st.markdown / st.write / st.caption,
+    st.success and friends, widget and expander labels, st.table cells. Every ASCII punctuation character is
+    backslash-escaped (CommonMark), so no emphasis, heading, list, link, image, LaTeX, colour directive or raw
+    HTML (``<``) survives and entities (``&lt;``) show as typed; line breaks become spaces."""
+    flat = " ".join(str(text).splitlines())
+    return _MD_SPECIAL.sub(r"\\\1", flat)
+
+
 def escape(text) -> str:
-    """User-typed text shown in markdown is escaped."""
-    return html.escape(str(text))
+    """User-typed text shown in markdown is escaped (:func:`md_escape`)."""
+    return md_escape(text)
 
 
 def downloads(name: str, df: pd.DataFrame, key: str) -> None:
@@ -180,11 +196,14 @@ def downloads(name: str, df: pd.DataFrame, key: str) -> None:
 def run_forecast_button(key: str) -> None:
     """Start a statistical forecast run from the app, with a progress bar; pages show it when it lands."""
     from analytics.forecasting import batch
+    from ui import auth
 
-    if st.button("Run the statistical forecast now", key=key, help="Forecasts every active SKU and family; "
-                 "the dashboard keeps working and shows the new snapshot when it lands."):
+    if st.button("Run the statistical forecast now", key=key, disabled=not auth.can("forecast"),
+                 help="Forecasts every active SKU and family; the dashboard keeps working and shows the new "
+                 "snapshot when it lands. A copy of the database is kept first (Audit log & backups page)."):
         bar = st.progress(0.0, text="Starting the forecast run…")
-        report = batch.run_forecast(db_path(), progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
+        report = batch.run_forecast(db_path(), progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m),
+                                    user=auth.user())
         st.cache_data.clear()
         st.success(report.as_text())
 

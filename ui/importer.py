@@ -10,6 +10,7 @@ import streamlit as st
 
 from analytics import ingest
 from analytics.schema import CONTRACT
+from ui.common import escape
 
 IGNORE = "(ignore)"
 
@@ -30,7 +31,7 @@ def mapping_editor(upload, df: pd.DataFrame, saved: dict[str, dict]) -> tuple[st
     guess = ingest.table_for_file(upload.name)
     tables = list(CONTRACT)
     table = st.selectbox(
-        f"`{upload.name}` holds the table", tables, index=tables.index(guess) if guess else None,
+        f"{escape(upload.name)} holds the table", tables, index=tables.index(guess) if guess else None,
         key=f"im_table_{upload.file_id}", placeholder="choose the contract table",
     )
     if table is None:

@@ -8,6 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from analytics import demand
+from ui import auth
+from ui.common import escape
 
 
 def override_form(con, db_path, level: str, key: str, as_of: date) -> None:
@@ -21,7 +23,7 @@ def override_form(con, db_path, level: str, key: str, as_of: date) -> None:
         return
     by_period = base.groupby("period", as_index=False)["quantity"].sum()
     by_period["period"] = pd.to_datetime(by_period["period"]).dt.date
-    st.caption(f"Starting from the {base['source'].iloc[0]} snapshot of {pd.Timestamp(base['snapshot_date'].iloc[0]):%Y-%m-%d}. "
+    st.caption(f"Starting from the {escape(base['source'].iloc[0])} snapshot of {pd.Timestamp(base['snapshot_date'].iloc[0]):%Y-%m-%d}. "
                "A family change is spread over its SKUs in proportion to their forecast.")
     st.dataframe(by_period.rename(columns={"quantity": "current"}).set_index("period").T.round(1), width="stretch")
     with st.form("wb_override_form"):
@@ -33,8 +35,10 @@ def override_form(con, db_path, level: str, key: str, as_of: date) -> None:
         value = c3.number_input("Value", value=10.0, step=1.0, key="wb_ovr_value")
         reason = st.text_input("Reason (required)", key="wb_ovr_reason", max_chars=300,
                                placeholder="e.g. promotion with customer X in March")
-        user = st.text_input("Your name", key="wb_ovr_user", max_chars=80)
-        submitted = st.form_submit_button("Save as new consensus", type="primary")
+        user = st.text_input("Your name", value=auth.display_name(), key="wb_ovr_user", max_chars=80)
+        submitted = st.form_submit_button("Save as new consensus", type="primary", disabled=not auth.can("override"))
+    if not auth.can("override"):
+        auth.explain_refusal("override")
     if not submitted:
         return
     if not months:
@@ -44,13 +48,13 @@ def override_form(con, db_path, level: str, key: str, as_of: date) -> None:
     try:
         preview = demand.plan_override(con, level, key, edits, unit, as_of, start_from=base_source)
         changed = demand.save_override(db_path, level, key, edits, unit, reason, user or "planner",
-                                       start_from=base_source)
+                                       start_from=base_source, user=auth.user())
     except ValueError as e:
-        st.error(str(e))
+        st.error(escape(e))
         return
     st.success(f"Saved: {changed} forecast cells changed in a new consensus snapshot.")
     for note in preview.attrs.get("notes", []):
-        st.info(note)
+        st.info(escape(note))
     shown = preview.copy()
     shown.attrs = {}  # notes and the base are shown above; attrs with dates do not serialise
     st.dataframe(shown, hide_index=True, width="stretch")

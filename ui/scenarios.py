@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics.planning import scenarios as sc
+from ui.common import escape
 
 
 def _rows(df: pd.DataFrame) -> list[dict]:
@@ -17,7 +18,7 @@ def _month(v):
     return None if v in (None, "") or v != v else str(v)
 
 
-def scenario_form(options: dict[str, list[str]]) -> sc.Scenario | None:
+def scenario_form(options: dict[str, list[str]], disabled: bool = False) -> sc.Scenario | None:
     """Draw the builder; on submit return the Scenario (ValueError messages are shown, not raised)."""
     with st.form("sc_form"):
         c1, c2, c3 = st.columns(3)
@@ -44,7 +45,7 @@ def scenario_form(options: dict[str, list[str]]) -> sc.Scenario | None:
                for c, k, d in ((c1, "A", 98.0), (c2, "B", 95.0), (c3, "C", 90.0))}
         holding = c4.number_input("Holding, % of cost per month", 0.0, 20.0, 2.0, 0.5)
         notes = st.text_area("Notes", max_chars=500)
-        if not st.form_submit_button("Run and save scenario", type="primary"):
+        if not st.form_submit_button("Run and save scenario", type="primary", disabled=disabled):
             return None
     try:
         return sc.Scenario(
@@ -61,5 +62,5 @@ def scenario_form(options: dict[str, list[str]]) -> sc.Scenario | None:
             notes=notes,
         )
     except (ValueError, TypeError) as e:
-        st.error(str(e))
+        st.error(escape(e))
         return None

@@ -11,6 +11,7 @@ import streamlit as st
 
 from analytics import kpis, summit
 from analytics.summit import figures
+from ui import auth
 from ui.common import con, db_path, escape, tidy
 
 BIG_TYPE = """
@@ -54,8 +55,11 @@ def table(df: pd.DataFrame, cols: list[str] | None = None, limit: int = 15) -> N
     if df is None or df.empty:
         st.info("Nothing to show.")
         return
-    shown = tidy(df[cols] if cols else df).head(limit)
-    st.table(shown.reset_index(drop=True))
+    shown = tidy(df[cols] if cols else df).head(limit).reset_index(drop=True)
+    # st.table renders every cell and header as Markdown: text (decisions, names, reasons) is escaped.
+    shown = shown.map(lambda v: escape(v) if isinstance(v, str) else v)
+    shown.columns = [escape(c) if isinstance(c, str) else c for c in shown.columns]
+    st.table(shown)
 
 
 def scorecard_tiles(sc: pd.DataFrame) -> None:
@@ -78,8 +82,9 @@ def step(s, name: str) -> None:
                 action_id = c1.selectbox("Action", s.carried_actions["action_id"].tolist())
                 status = c2.selectbox("New status", list(summit.STATUSES))
                 note = c3.text_input("Note", max_chars=500)
-                if st.form_submit_button("Update"):
-                    summit.update_action(db_path(), int(action_id), status, note or None)
+                if st.form_submit_button("Update", disabled=not auth.can("action")):
+                    summit.update_action(db_path(), int(action_id), status, note or None, by=auth.display_name(),
+                                         user=auth.user())
                     st.success("Updated.")
     elif name == "scorecard":
         scorecard_tiles(s.scorecard)
@@ -125,13 +130,14 @@ def step(s, name: str) -> None:
                 owner = c2.text_input("Owner", max_chars=80)
                 due = c3.date_input("Due", value=None)
                 text = st.text_input("Action", max_chars=1000)
-                if st.form_submit_button("Create action"):
+                if st.form_submit_button("Create action", disabled=not auth.can("decision")):
                     try:
                         summit.add_decision(db_path(), s.summit_id, text or f"Resolve: {labels[key]}", owner or None,
-                                            due, kind="action", source_exception=key)
+                                            due, kind="action", source_exception=key, by=auth.display_name(),
+                                            user=auth.user())
                         st.success("Action created.")
                     except ValueError as e:
-                        st.error(str(e))
+                        st.error(escape(e))
     elif name == "team":
         chart(figures.promise_figure(s.promise_gap_trend, s.promise_kept_rate))
         from analytics.planning import requests as rq

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analytics import db, kpis
+from analytics import access, db, kpis
 
 Progress = Callable[[float, str], None]
 FAMILY_PREFIX = "family:"  # unique_id of a family-level series in forecast_intervals / leaderboard
@@ -254,6 +254,7 @@ class RunReport:
         return "\n".join(lines)
 
 
+@access.requires("forecast")
 def run_forecast(
     db_path: str | Path | None = None,
     horizon: int = 18,
@@ -296,6 +297,8 @@ def run_forecast(
     first_period = kpis.add_months(last_month, 1)
     with db.writer(path) as con:
         run_id = int(con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM forecast_runs").fetchall()[0][0])
+        access.note(target=f"forecast run {run_id}", after={"series": len(results), "failed": len(failures),
+                                                            "horizon": horizon, "snapshot_date": str(as_of)})
         frames = result_frames(results, months, first_period, run_id, as_of)
         fc = frames["forecast_intervals"]
         sku_rows = fc[~fc["unique_id"].str.startswith(FAMILY_PREFIX)]

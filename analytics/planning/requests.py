@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime
 import duckdb
 import pandas as pd
 
-from analytics import db
+from analytics import access, db
 from analytics.planning.common import PlanningError, as_date, has_table
 
 MAX_TEXT = 500
@@ -98,6 +98,7 @@ def atp_summary_text(answer: dict) -> str:
 # ---------------------------------------------------------------------------- writes
 
 
+@access.requires("request")
 def create_request(
     db_path,
     sku: str,
@@ -157,6 +158,7 @@ def create_request(
             raise ValueError(f"Unknown customer {customer_id!r}: nothing was saved.")
         request_id = int(con.execute(
             "SELECT coalesce(max(request_id), 0) + 1 FROM production_requests").fetchall()[0][0])
+        access.note(target=f"request {request_id}", after={"sku": sku, "qty": float(quantity), "customer": customer_id})
         con.execute(
             "INSERT INTO production_requests (request_id, created_at, requested_by, sku, customer_id, quantity, "
             "requested_date, partial_qty_now, rest_by_date, latest_acceptable_date, flexibility, quoted_price, "
@@ -169,6 +171,7 @@ def create_request(
     return request_id
 
 
+@access.requires("request")
 def answer_request(db_path, request_id: int, decision: str, note: str | None, planner: str,
                    proposed_date=None, proposed_qty: float | None = None, at=None) -> str:
     """A planner's answer to an open request; returns the new status. One db.writer transaction.
@@ -201,6 +204,7 @@ def answer_request(db_path, request_id: int, decision: str, note: str | None, pl
         if not rows:
             raise ValueError(f"No request {rid}.")
         status, by, when, created = rows[0]
+        access.note(target=f"request {rid}", before={"status": status}, after={"decision": decision, "note": note})
         if status != "open":
             raise ValueError(f"Request {rid} was already answered ({status} by {by} at {when:%Y-%m-%d %H:%M}); "
                              "only open requests can be answered.")

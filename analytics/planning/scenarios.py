@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from analytics import db
+from analytics import access, db
 from analytics.kpis import add_months
 from analytics.planning.common import PlanningError, as_date, has_table
 from analytics.planning.inputs import PlanInputs, plan_inputs
@@ -764,6 +764,7 @@ def run_scenario(con: duckdb.DuckDBPyConnection | None, as_of=None, horizon: int
 # ---------------------------------------------------------------------------- saved scenarios
 
 
+@access.requires("scenario")
 def save_scenario(db_path, scenario: Scenario, result: ScenarioResult, replace: bool = False) -> int:
     """Store the scenario, its KPIs, adjustment notes and plan; returns its scenario_id. One db.writer
     transaction. The plan goes to the plan tables as the next version of "Scenario: <name>". A name that
@@ -781,6 +782,7 @@ def save_scenario(db_path, scenario: Scenario, result: ScenarioResult, replace: 
     now = datetime.now(UTC).replace(tzinfo=None)
     with db.writer(path) as con:
         old = con.execute("SELECT scenario_id FROM plan_scenarios WHERE name = $n", {"n": scenario.name}).fetchall()
+        access.note(target=f"scenario {scenario.name}", replaced=bool(old))
         if old and not replace:
             raise ValueError(f"A scenario named {scenario.name!r} is already saved: choose another name or replace it.")
         con.execute("DELETE FROM plan_scenarios WHERE name = $n", {"n": scenario.name})
@@ -847,6 +849,7 @@ def load_scenario(con: duckdb.DuckDBPyConnection, name: str) -> ScenarioResult:
     )
 
 
+@access.requires("scenario")
 def mark_recommended(db_path, name: str, by: str | None = None) -> None:
     """Make ``name`` the one recommended scenario (every other loses the flag). One db.writer transaction."""
     by = _text(by, "Who recommends", MAX_NAME)
@@ -855,6 +858,7 @@ def mark_recommended(db_path, name: str, by: str | None = None) -> None:
         raise db.DatabaseError(f"No database at {path}: build the demo or import data first.")
     with db.writer(path) as con:
         found = con.execute("SELECT count(*) FROM plan_scenarios WHERE name = $n", {"n": name}).fetchall()[0][0]
+        access.note(target=f"scenario {name}", after={"recommended": True})
         if not found:
             raise ValueError(f"No saved scenario {name!r} to recommend.")
         con.execute(

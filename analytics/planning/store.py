@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import duckdb
 import pandas as pd
 
-from analytics import db, exports
+from analytics import access, db, exports
 from analytics.planning.capacity import capacity_load
 from analytics.planning.common import PlanningError, as_date, has_table
 from analytics.planning.plans import (
@@ -46,6 +46,7 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, pla
         con.unregister("plan_rows")
 
 
+@access.requires("plan")
 def save_plan(db_path, plan: Plan, name: str, author: str) -> int:
     """Store ``plan`` as the next version of ``name``; returns its plan_id. One db.writer transaction."""
     name = name.strip() if isinstance(name, str) else ""
@@ -61,6 +62,7 @@ def save_plan(db_path, plan: Plan, name: str, author: str) -> int:
         plan_id = int(con.execute("SELECT coalesce(max(plan_id), 0) + 1 FROM plan_versions").fetchall()[0][0])
         version = int(con.execute("SELECT coalesce(max(version), 0) + 1 FROM plan_versions WHERE name = $n",
                                   {"n": name}).fetchall()[0][0])
+        access.note(target=f"plan {name} v{version}", after={"strategy": plan.strategy, "author": author})
         totals = plan.totals()
         con.execute(
             "INSERT INTO plan_versions VALUES ($id, $name, $version, $strategy, $author, $at, $as_of, $first, "

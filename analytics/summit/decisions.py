@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime
 
 import pandas as pd
 
-from analytics import db
+from analytics import access, db
 from analytics.dates import as_date
 from analytics.planning.common import has_table
 from analytics.summit.codec import frame_from_json
@@ -95,6 +95,7 @@ def _exception(con, summit_id: int, key: str) -> str:
 # ---------------------------------------------------------------------------- decisions and actions
 
 
+@access.requires("decision")
 def add_decision(db_path, summit_id: int, text: str, owner: str | None = None, due=None, kind: str = "decision",
                  source_exception: str | None = None, by: str | None = None) -> int:
     """Record a decision or an action at a summit; returns its action_id. One db.writer transaction.
@@ -116,6 +117,7 @@ def add_decision(db_path, summit_id: int, text: str, owner: str | None = None, d
         sid = int(_summit_row(con, summit_id)[0])
         detail = _exception(con, sid, key) if key else None
         action_id = int(con.execute("SELECT coalesce(max(action_id), 0) + 1 FROM summit_actions").fetchall()[0][0])
+        access.note(target=f"summit {sid} {kind} {action_id}", after={"text": text, "owner": owner, "due": due})
         now = _now()
         con.execute(
             "INSERT INTO summit_actions VALUES ($id, $sid, $kind, $text, $owner, $due, $status, $key, $detail, $at, "
@@ -133,6 +135,7 @@ def _log(con, action_id: int, status: str, note: str | None, by: str | None, at:
                 {"id": log_id, "a": action_id, "at": at, "s": status, "n": note, "by": by})
 
 
+@access.requires("action")
 def update_action(db_path, action_id: int, status: str, note: str | None = None, by: str | None = None) -> None:
     """Set an action's status ('open', 'in progress', 'done', 'dropped') with an optional note (at most 1000
     characters); the change is logged. Decisions have no status (ValueError). One db.writer transaction."""
@@ -141,9 +144,11 @@ def update_action(db_path, action_id: int, status: str, note: str | None = None,
     note = clean_text(note, "The note")
     by = clean_text(by, "Who updates it", MAX_NAME)
     with db.writer(_existing(db_path)) as con:
-        rows = con.execute("SELECT kind FROM summit_actions WHERE action_id = $id", {"id": int(action_id)}).fetchall()
+        rows = con.execute("SELECT kind, status FROM summit_actions WHERE action_id = $id",
+                           {"id": int(action_id)}).fetchall()
         if not rows:
             raise ValueError(f"No action {action_id}.")
+        access.note(target=f"action {action_id}", before={"status": rows[0][1]}, after={"status": status, "note": note})
         if rows[0][0] != "action":
             raise ValueError(f"{action_id} is a decision: only actions have a status.")
         now = _now()
@@ -210,6 +215,7 @@ def open_actions(con, before_summit_id: int | None = None) -> pd.DataFrame:
 # ---------------------------------------------------------------------------- the pulse
 
 
+@access.requires("pulse")
 def record_pulse(db_path, summit_id: int, side: str, score, note: str | None = None, by: str | None = None) -> int:
     """One answer to "how well do sales and production work together?" at a summit: ``side`` 'sales' or
     'production', ``score`` a whole number 0-10, optional note (at most 1000 characters). Returns pulse_id."""
@@ -226,6 +232,7 @@ def record_pulse(db_path, summit_id: int, side: str, score, note: str | None = N
     with db.writer(_existing(db_path)) as con:
         sid = int(_summit_row(con, summit_id)[0])
         pulse_id = int(con.execute("SELECT coalesce(max(pulse_id), 0) + 1 FROM summit_pulse").fetchall()[0][0])
+        access.note(target=f"summit {sid} pulse", after={"side": side, "score": int(value), "note": note})
         con.execute("INSERT INTO summit_pulse VALUES ($id, $sid, $side, $score, $note, $by, $at)",
                     {"id": pulse_id, "sid": sid, "side": side, "score": int(value), "note": note, "by": by,
                      "at": _now()})

@@ -21,7 +21,7 @@ SYMBOLS = ["circle", "square", "diamond", "triangle-up", "x", "star"]
 
 def _style(fig: go.Figure, title: str, yaxis: str = "", height: int = 460) -> go.Figure:
     fig.update_layout(
-        title={"text": title, "font": {"size": 24}}, height=height, margin={"l": 70, "r": 30, "t": 80, "b": 60},
+        title={"text": charts.plain(title), "font": {"size": 24}}, height=height, margin={"l": 70, "r": 30, "t": 80, "b": 60},
         font={"size": 17}, yaxis_title=yaxis, legend={"orientation": "h", "y": -0.18}, template="plotly_white",
     )
     return fig
@@ -60,7 +60,7 @@ def demand_actuals_figure(actuals: pd.DataFrame) -> go.Figure | None:
         return None
     fams = sorted(actuals["family"].dropna().unique())
     rows, cols = _grid(len(fams))
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[str(f) for f in fams], vertical_spacing=0.12)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[charts.plain(f) for f in fams], vertical_spacing=0.12)
     for i, fam in enumerate(fams):
         g = actuals[actuals["family"] == fam].sort_values("month")
         x = pd.to_datetime(g["month"])
@@ -79,7 +79,7 @@ def bias_figure(bias: pd.DataFrame) -> go.Figure | None:
         return None
     d = bias.sort_values("bias")
     colours = [charts.VERMILLION if v > 0 else charts.BLUE for v in d["bias"]]
-    fig = go.Figure(go.Bar(x=d["bias"] * 100, y=d["family"].astype(str), orientation="h", marker_color=colours,
+    fig = go.Figure(go.Bar(x=d["bias"] * 100, y=[charts.plain(f) for f in d["family"]], orientation="h", marker_color=colours,
                            text=[f"{v:+.1%}" for v in d["bias"]], textposition="auto"))
     fig.add_vline(x=0, line={"color": charts.GREY})
     fig = _style(fig, "Forecast bias by family (positive = over-forecast)", height=max(320, 60 * len(d) + 140))
@@ -93,8 +93,8 @@ def consensus_change_figure(changes: pd.DataFrame) -> go.Figure | None:
         return None
     g = changes.groupby("family", as_index=False)[["previous_consensus", "consensus"]].sum(min_count=1)
     fig = go.Figure([
-        go.Bar(x=g["family"].astype(str), y=g["previous_consensus"], name="previous consensus", marker_color=charts.GREY),
-        go.Bar(x=g["family"].astype(str), y=g["consensus"], name="this consensus", marker_color=charts.BLUE,
+        go.Bar(x=[charts.plain(f) for f in g["family"]], y=g["previous_consensus"], name="previous consensus", marker_color=charts.GREY),
+        go.Bar(x=[charts.plain(f) for f in g["family"]], y=g["consensus"], name="this consensus", marker_color=charts.BLUE,
                text=[f"{v:,.0f}" for v in g["consensus"]], textposition="outside"),
     ])
     fig.update_layout(barmode="group")
@@ -115,7 +115,7 @@ def inventory_figure(inv: pd.DataFrame) -> go.Figure | None:
         return None
     fams = sorted(inv["family"].dropna().unique())
     rows, cols = _grid(len(fams))
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[str(f) for f in fams], vertical_spacing=0.12)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[charts.plain(f) for f in fams], vertical_spacing=0.12)
     for i, fam in enumerate(fams):
         g = inv[inv["family"] == fam].sort_values("period")
         x = pd.to_datetime(g["period"])
@@ -135,7 +135,7 @@ def gap_figure(gap: pd.DataFrame) -> go.Figure | None:
         return None
     fig = go.Figure()
     for i, (fam, g) in enumerate(gap.groupby("family", sort=True)):
-        fig.add_trace(go.Bar(x=pd.to_datetime(g["period"]), y=g["gap_value"], name=str(fam),
+        fig.add_trace(go.Bar(x=pd.to_datetime(g["period"]), y=g["gap_value"], name=charts.plain(fam),
                              marker_color=PALETTE[i % len(PALETTE)]))
     fig.update_layout(barmode="group")
     return _style(fig, "Supply minus demand, at unit price", "money")
@@ -163,10 +163,10 @@ def exceptions_figure(exc: pd.DataFrame, top: int = 10) -> go.Figure | None:
     d = exc.dropna(subset=["money_impact"]).head(top).iloc[::-1]
     if d.empty:
         return None
-    labels = [f"#{r} {s}" for r, s in zip(d["rank"], d["subject"])]
+    labels = [charts.plain(f"#{r} {s}") for r, s in zip(d["rank"], d["subject"])]
     fig = go.Figure(go.Bar(x=d["money_impact"], y=labels, orientation="h", marker_color=charts.VERMILLION,
                            text=[f"{v:,.0f}" for v in d["money_impact"]], textposition="auto",
-                           hovertext=d["kind"]))
+                           hovertext=[charts.plain(k) for k in d["kind"]]))
     fig = _style(fig, f"Top {len(d)} exceptions by money impact", height=max(340, 46 * len(d) + 140))
     fig.update_xaxes(title="money impact")
     return fig
@@ -183,10 +183,10 @@ def promise_figure(gap: pd.DataFrame, kept: pd.DataFrame) -> go.Figure | None:
         style = {"color": PALETTE[i % len(PALETTE)], "dash": DASHES[i % len(DASHES)], "width": 2}
         marker = {"symbol": SYMBOLS[i % len(SYMBOLS)], "size": 8}
         g = gap[gap["family"] == fam]
-        fig.add_trace(go.Scatter(x=pd.to_datetime(g["month"]), y=g["mean_gap_days"], name=str(fam), mode="lines+markers",
+        fig.add_trace(go.Scatter(x=pd.to_datetime(g["month"]), y=g["mean_gap_days"], name=charts.plain(fam), mode="lines+markers",
                                  line=style, marker=marker, legendgroup=str(fam)), row=1, col=1)
         k = kept[kept["family"] == fam]
-        fig.add_trace(go.Scatter(x=pd.to_datetime(k["month"]), y=k["kept_rate"] * 100, name=str(fam),
+        fig.add_trace(go.Scatter(x=pd.to_datetime(k["month"]), y=k["kept_rate"] * 100, name=charts.plain(fam),
                                  mode="lines+markers", line=style, marker=marker, legendgroup=str(fam),
                                  showlegend=False), row=1, col=2)
     fig.update_yaxes(title="days", row=1, col=1)
@@ -201,7 +201,7 @@ def pulse_figure(pulse: pd.DataFrame) -> go.Figure | None:
     fig = go.Figure()
     for i, (side, g) in enumerate(pulse.groupby("side", sort=True)):
         fig.add_trace(go.Scatter(x=[f"{pd.Timestamp(m):%Y-%m} #{s}" for m, s in zip(g["month"], g["summit_id"])],
-                                 y=g["average_score"], name=str(side), mode="lines+markers",
+                                 y=g["average_score"], name=charts.plain(side), mode="lines+markers",
                                  line={"color": PALETTE[i], "dash": DASHES[i], "width": 3},
                                  marker={"symbol": SYMBOLS[i], "size": 11}))
     fig.update_yaxes(range=[0, 10.5])

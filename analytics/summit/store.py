@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime
 
 import pandas as pd
 
-from analytics import db, kpis
+from analytics import access, db, kpis
 from analytics.planning.common import has_table
 from analytics.summit import content, ranking, team
 from analytics.summit.codec import frame_from_json, frame_to_json
@@ -174,6 +174,7 @@ def freeze_content(con, month: date, as_of: date) -> tuple[dict[str, pd.DataFram
     return f, versions, notes
 
 
+@access.requires("summit")
 def start_summit(db_path, month, title: str, facilitator: str | None, as_of=None) -> int:
     """Start the summit for ``month`` (the month under review; any date in it) and freeze its content.
 
@@ -195,6 +196,7 @@ def start_summit(db_path, month, title: str, facilitator: str | None, as_of=None
         raise db.DatabaseError(f"No database at {path}: build the demo or import data first.")
     with db.writer(path) as con:
         as_of = as_of or kpis.default_as_of(con)
+        access.note(target=f"summit {title}", after={"month": str(month), "as_of": str(as_of)})
         if as_of is None:
             raise ValueError("The database holds no data: import a folder or build the demo first.")
         if as_of < month:

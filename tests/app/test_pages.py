@@ -7,10 +7,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from analytics import access
+
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = ["pages/scorecard.py", "pages/targets.py", "pages/import_data.py", "pages/data_audit.py",
          "pages/demand_workbench.py", "pages/forecast_value_added.py", "pages/supply_review.py",
-         "pages/scenarios.py", "pages/promise.py", "pages/summit.py"]
+         "pages/scenarios.py", "pages/promise.py", "pages/summit.py", "pages/admin.py"]
 
 
 @pytest.fixture()
@@ -22,6 +24,7 @@ def app_db(tiny_db, monkeypatch):
 def run_page(page: str) -> AppTest:
     at = AppTest.from_file(str(ROOT / page), default_timeout=60)
     at.session_state["_entry_point_ran"] = True  # as if app.py had run (see ui.common.entry_guard)
+    at.session_state["_sop_user"] = access.LOCAL  # as on localhost without an access file (tests/app/test_access_pages.py)
     at.run()
     return at
 
@@ -34,6 +37,7 @@ def test_page_renders_without_exception(app_db, page):
 
 def test_entry_point_runs_default_page(app_db):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.session_state["_sop_user"] = access.LOCAL
     at.run()
     assert not at.exception
     assert at.title[0].value == "KPI scorecard"
@@ -204,9 +208,9 @@ def test_workbench_shows_the_run_and_saves_an_override(forecast_db):
 def test_fva_view_shows_an_override_reason(app_db):
     from datetime import date
 
-    from analytics import db, demand
+    from analytics import access, db, demand
 
-    with db.writer(app_db) as con:  # a survey on 03-31 makes March the last complete month of the data
+    with access.acting_as(access.SYSTEM, "import"), db.writer(app_db) as con:  # a survey on 03-31 makes March the last complete month of the data
         con.execute("INSERT INTO surveys VALUES ('2026-03-31', 'C1', 9)")
     # An override saved in February for March (the tiny company has March actuals): B 6 -> 10 (actual 10).
     demand.save_override(app_db, "sku", "B", {date(2026, 3, 1): 10}, "units", "Customer intel", "Pat",

@@ -7,7 +7,7 @@ import hashlib
 import duckdb
 import pytest
 
-from analytics import db, kpis
+from analytics import access, db, kpis
 
 
 def digest(path) -> str:
@@ -17,7 +17,7 @@ def digest(path) -> str:
 def test_failed_write_leaves_the_file_byte_for_byte(tiny_db):
     before = digest(tiny_db)
     with pytest.raises(RuntimeError):
-        with db.writer(tiny_db) as con:
+        with access.acting_as(access.SYSTEM, "import"), db.writer(tiny_db) as con:
             con.execute("DELETE FROM orders")
             raise RuntimeError("crash in the middle")
     assert digest(tiny_db) == before
@@ -27,7 +27,7 @@ def test_failed_write_leaves_the_file_byte_for_byte(tiny_db):
 def test_reader_keeps_its_snapshot_while_a_writer_lands(tiny_db):
     reader = db.open_reader(tiny_db)
     assert db.data_version(reader) == 1
-    with db.writer(tiny_db) as con:
+    with access.acting_as(access.SYSTEM, "import"), db.writer(tiny_db) as con:
         con.execute("DELETE FROM surveys")
     # The open reader still sees the file it opened; a new reader sees the new version.
     assert reader.execute("SELECT count(*) FROM surveys").fetchone()[0] == 7
@@ -38,9 +38,9 @@ def test_reader_keeps_its_snapshot_while_a_writer_lands(tiny_db):
 
 
 def test_replace_all_keeps_targets(tiny_db):
-    with db.writer(tiny_db) as con:
+    with access.acting_as(access.SYSTEM, "import"), db.writer(tiny_db) as con:
         kpis.set_targets(con, {"nps": (30.0, 5.0)})
-    with db.writer(tiny_db, fresh=True) as con:
+    with access.acting_as(access.SYSTEM, "import"), db.writer(tiny_db, fresh=True) as con:
         con.execute("INSERT INTO products VALUES ('Z', 'z', 'F', 1, 2, 'W', 1)")
     con = db.open_reader(tiny_db)
     assert con.execute("SELECT count(*) FROM orders").fetchone()[0] == 0

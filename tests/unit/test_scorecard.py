@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from analytics import db, kpis
+from analytics import access, db, kpis
 from analytics.scorecard import previous_period, scorecard, year_earlier
 
 
@@ -19,7 +19,7 @@ def test_previous_period_and_year_earlier():
 
 
 def test_scorecard_march_against_february(tiny_db):
-    with db.writer(tiny_db) as con:
+    with access.acting_as(access.SYSTEM, "import"), db.writer(tiny_db) as con:
         kpis.set_targets(con, {"plan_adherence": (0.9, 0.05)})
     con = db.open_reader(tiny_db)
     card = scorecard(con, date(2026, 3, 1), date(2026, 3, 31), date(2026, 3, 31)).set_index("kpi")

@@ -1,0 +1,133 @@
+"""Copies of the database taken before each import and each forecast run, and restoring one.
+
+Where: ``backups/`` beside the database file, named ``<db name>.<UTC time>.<action>.duckdb``; the newest
+``keep`` are kept (the access file's ``[backups] keep``, else ``$SOP_BACKUPS_KEEP``, else 5; 0 turns them
+off).
+
+Why a backup costs nothing: the writer never changes the database file in place. It writes a copy and
+renames it over the old file (:func:`analytics.db.writer`), so a hard link to the current file made under
+the writer's lock *is* a frozen copy of the database as it was before the write; the rename leaves the old
+contents to the link. Where the filesystem has no hard links the file is copied instead.
+
+Restoring goes through the writer too (admin only, audited): the backup's data comes back, while the
+audit log stays the current one plus a row saying who restored what, and the data version keeps counting
+up so every open page re-reads.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from analytics import access, db
+
+#: Writes that keep a copy of the database first.
+BEFORE_ACTIONS = frozenset({"import", "forecast", "backup"})
+DEFAULT_KEEP = 5
+
+
+def keep_count() -> int:
+    try:
+        cfg = access.load_config()
+    except access.AccessConfigError:
+        cfg = None
+    if cfg is not None:
+        return cfg.backups_keep
+    raw = os.environ.get("SOP_BACKUPS_KEEP")
+    return int(raw) if raw and raw.isdigit() else DEFAULT_KEEP
+
+
+def folder(db_path: str | os.PathLike) -> Path:
+    return Path(db_path).parent / "backups"
+
+
+@dataclass(frozen=True)
+class Backup:
+    path: Path
+    taken_at: datetime
+    reason: str
+    size_mb: float
+
+
+def _parse(p: Path, db_name: str) -> Backup | None:
+    rest = p.name[len(db_name) + 1:]
+    parts = rest.split(".")
+    if len(parts) != 3 or parts[2] != "duckdb":
+        return None
+    try:
+        taken = datetime.strptime(parts[0], "%Y%m%dT%H%M%S%f").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return Backup(p, taken, parts[1], p.stat().st_size / 1e6)
+
+
+def list_backups(db_path: str | os.PathLike) -> list[Backup]:
+    """Newest first."""
+    p = Path(db_path)
+    d = folder(p)
+    if not d.exists():
+        return []
+    found = [b for f in d.glob(p.name + ".*.duckdb") if (b := _parse(f, p.name))]
+    return sorted(found, key=lambda b: b.taken_at, reverse=True)
+
+
+def take(db_path: str | os.PathLike, reason: str, keep: int | None = None) -> Path | None:
+    """Keep the current file as a backup (call under the writer's lock); prune to the newest ``keep``."""
+    p = Path(db_path)
+    keep = keep_count() if keep is None else keep
+    if keep <= 0 or not p.exists():
+        return None
+    d = folder(p)
+    d.mkdir(exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+    target = d / f"{p.name}.{stamp}.{reason}.duckdb"
+    partial = target.with_name(target.name + ".partial")
+    try:
+        os.link(p, partial)
+    except OSError:
+        shutil.copyfile(p, partial)
+    os.replace(partial, target)
+    for old in list_backups(p)[keep:]:
+        old.path.unlink(missing_ok=True)
+    return target
+
+
+def take_now(db_path: str | os.PathLike, reason: str = "manual") -> Path | None:
+    """A backup outside a write (the command line's `backup take`): under the writer's lock, so it is whole."""
+    p = db.resolve_db_path(db_path)
+    if not p.exists():
+        raise FileNotFoundError(f"No database at {p}.")
+    with db._exclusive_lock(p):
+        return take(p, reason)
+
+
+def find(db_path: str | os.PathLike, name: str) -> Backup:
+    for b in list_backups(db_path):
+        if b.path.name == name or str(b.path) == str(name):
+            return b
+    raise FileNotFoundError(f"No backup named {name!r} in {folder(db_path)}. `python -m analytics backup list` shows them.")
+
+
+@access.requires("backup")
+def restore(db_path: str | os.PathLike, name: str) -> Backup:
+    """Bring back a backup's data (the current file is itself kept as a backup first)."""
+    p = db.resolve_db_path(db_path)
+    b = find(p, name)
+    db.open_reader(b.path).close()  # a clear DatabaseError now if the backup is not a readable database
+    access.note(target=b.path.name, taken_at=b.taken_at.isoformat(timespec="seconds"), reason=b.reason)
+    reader = db.open_reader(p)
+    try:  # the current audit log and data version, read before the write
+        log = access.audit_frame(reader)
+        version = db.data_version(reader)
+    finally:
+        reader.close()
+    with db.writer(p, start_from=b.path) as con:
+        con.execute("DELETE FROM audit_log")
+        con.register("__current_log", log)
+        con.execute("INSERT INTO audit_log SELECT * FROM __current_log")
+        con.unregister("__current_log")
+        con.execute("UPDATE meta SET value = $v WHERE key = 'data_version'", {"v": str(version)})
+    return b
