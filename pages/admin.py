@@ -28,7 +28,12 @@ with log_tab:
         c1, c2 = st.columns(2)
         users = c1.multiselect("User", sorted(log["user_name"].unique()), key="ad_users")
         actions = c2.multiselect("Action", sorted(log["action"].unique()), key="ad_actions")
-        shown = log[(log["user_name"].isin(users) if users else True) & (log["action"].isin(actions) if actions else True)]
+        keep = pd.Series(True, index=log.index)
+        if users:
+            keep &= log["user_name"].isin(users)
+        if actions:
+            keep &= log["action"].isin(actions)
+        shown = log[keep]
         st.caption(f"{len(shown):,} of {len(log):,} writes, newest first. Before/after values are kept where they "
                    f"are small (up to {access.AUDIT_VALUE_LIMIT:,} characters each). Every row was written in the "
                    "same transaction as the change it describes.")

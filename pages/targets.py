@@ -25,7 +25,7 @@ if filters is not None:
              "For 'close to target' KPIs green is within ± the band and amber within ± twice the band.")
     with st.form("targets_form"):
         edited = st.data_editor(
-            table, hide_index=True, width="stretch", disabled=["kpi", "KPI", "unit", "direction"], key="tg_editor",
+            table, hide_index=True, width="stretch", disabled=["kpi", "KPI", "unit", "direction"] if auth.can("targets") else True, key="tg_editor",
             column_config={
                 "target": st.column_config.NumberColumn(format="%.2f", required=True),
                 "amber band": st.column_config.NumberColumn(min_value=0.0, format="%.2f", required=True),

@@ -295,6 +295,8 @@ def run_forecast(
             results, label = go(ex, label)
     failures = [f"{r.unique_id}: {r.error}" for r in results if not r.ok]
     first_period = kpis.add_months(last_month, 1)
+    if progress:
+        progress(0.99, "writing the snapshot, leaderboard and backtests")
     with db.writer(path) as con:
         run_id = int(con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM forecast_runs").fetchall()[0][0])
         access.note(target=f"forecast run {run_id}", after={"series": len(results), "failed": len(failures),

@@ -34,10 +34,13 @@ def demo_db(tmp_path_factory) -> Path:
 
 
 @contextlib.contextmanager
-def run_server(db_path: Path):
-    """`streamlit run app.py` on a free loopback port against ``db_path``; yields the base URL."""
+def run_server(db_path: Path, access_file: Path | None = None):
+    """`streamlit run app.py` on a free loopback port against ``db_path``; yields the base URL.
+
+    Without ``access_file`` the app runs in its local no-sign-in mode (a developer's ./access.toml is ignored)."""
     port = _free_port()
-    env = dict(os.environ, SOP_DB=str(db_path), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+    env = dict(os.environ, SOP_DB=str(db_path), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false",
+               SOP_ACCESS=str(access_file or db_path.with_name("no-access-file.toml")))
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
          "--server.address", "127.0.0.1", "--server.port", str(port), "--server.fileWatcherType", "none"],

@@ -70,3 +70,21 @@ def test_newer_schema_is_refused(tiny_db):
     c.close()
     with pytest.raises(db.DatabaseError, match="newer version"):
         db.open_reader(tiny_db)
+
+
+def test_a_file_locked_by_another_program_says_so(tiny_db):
+    import subprocess
+    import sys
+
+    # Another program (here: a DuckDB session opened read-write, as the DuckDB CLI does) holds the file's lock.
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ready', flush=True); "
+         "time.sleep(60)", str(tiny_db)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        with pytest.raises(db.DatabaseError, match="locked by another program.*Close it and retry"):
+            db.open_reader(tiny_db)
+    finally:
+        holder.kill()
+        holder.wait()
+    db.open_reader(tiny_db).close()  # free again

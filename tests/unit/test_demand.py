@@ -151,7 +151,7 @@ def test_reason_is_mandatory_and_a_refused_save_leaves_the_file_untouched(overri
     for reason in ("", "   ", None):
         with pytest.raises(ValueError, match="reason is required"):
             demand.save_override(override_db, "sku", "A", {MAY: 25}, "units", reason, "ann", snapshot_date=SAVE_DAY)
-    with pytest.raises(ValueError, match="user is empty"):
+    with pytest.raises(ValueError, match="the name is empty"):
         demand.save_override(override_db, "sku", "A", {MAY: 25}, "units", "promo", " ", snapshot_date=SAVE_DAY)
     # refused inside the writer transaction (unknown family; percent on a zero base): rolled back
     with pytest.raises(ValueError, match="Unknown family"):
