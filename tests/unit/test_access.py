@@ -11,8 +11,8 @@ from datetime import date
 import pytest
 
 import analytics
-from analytics import access, backup, db, demand, ingest, kpis
 from analytics import __main__ as cli
+from analytics import access, backup, db, demand, ingest, kpis
 
 VIEWER = access.User("vera", "viewer")
 PLANNER = access.User("paul", "planner")
