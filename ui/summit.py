@@ -140,10 +140,15 @@ def step(s, name: str) -> None:
                         st.error(escape(e))
     elif name == "team":
         chart(figures.promise_figure(s.promise_gap_trend, s.promise_kept_rate))
-        from analytics.planning import requests as rq
+        if s.request_stats.empty:  # a summit frozen before request counts were part of the snapshot
+            from analytics.planning import requests as rq
 
-        stats = rq.request_stats(con())
-        st.subheader("Requests from sales to production (live, all to date)")
+            stats = rq.request_stats(con())
+            st.subheader("Requests from sales to production (live: this summit's snapshot has none)")
+        else:
+            stats = {k: (None if pd.isna(v) else (float(v) if "hours" in k else int(v)))
+                     for k, v in s.request_stats.iloc[0].to_dict().items()}
+            st.subheader("Requests from sales to production (all made before the summit started)")
         cols = st.columns(5)
         for col, (label, key) in zip(cols, [("Requests", "requests"), ("Open", "open"), ("Accepted", "accepted"),
                                             ("Proposed", "proposed"), ("Declined", "declined")]):

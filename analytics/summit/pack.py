@@ -268,7 +268,13 @@ def _sections(s: Summit, figs: _Figures) -> dict[str, str]:
         + "<h3>Mean promise gap (days)</h3>"
         + pivot_html(s.promise_gap_trend, "family", "month", "mean_gap_days", "num", "Family", "No promised lines.")
         + "<h3>Promises kept</h3>"
-        + pivot_html(s.promise_kept_rate, "family", "month", "kept_rate", "pct", "Family", "No promised lines."))
+        + pivot_html(s.promise_kept_rate, "family", "month", "kept_rate", "pct", "Family", "No promised lines.")
+        + "<h3>Requests from sales to production (made before the summit started)</h3>"
+        + table_html(s.request_stats, [("requests", "Requests", "int"), ("open", "Open", "int"),
+                                       ("accepted", "Accepted", "int"), ("proposed", "Proposed", "int"),
+                                       ("declined", "Declined", "int"),
+                                       ("median_hours_to_answer", "Median hours to answer", "num")],
+                     empty="Not part of this summit's snapshot."))
     return out
 
 

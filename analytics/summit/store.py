@@ -57,7 +57,7 @@ AGENDA: tuple[AgendaStep, ...] = (
                "The saved what-if scenarios against the baseline; the recommended one is marked."),
     AgendaStep("exceptions", "8. Exceptions, ranked by money", ("exceptions",),
                "What needs a decision, largest money impact first; each can become an action."),
-    AgendaStep("team", "9. Sales and production, one team", ("promise_gap_trend", "promise_kept_rate"),
+    AgendaStep("team", "9. Sales and production, one team", ("promise_gap_trend", "promise_kept_rate", "request_stats"),
                "How much later than asked production lets sales promise, and how often the promise is kept."),
 )
 FRAME_NAMES: tuple[str, ...] = tuple(name for step in AGENDA for name in step.frames)
@@ -72,7 +72,8 @@ class Summit:
     bias_by_family, consensus_changes, fva, fva_verdicts: the demand review (``content``). capacity_load,
     inventory_vs_safety_stock, shortages: ``content.supply_review``. demand_supply_gap, revenue_vs_budget:
     the gaps. scenarios / scenario_comparison: ``content.scenarios_side_by_side``. exceptions:
-    ``ranking.exceptions``. promise_gap_trend / promise_kept_rate: ``team``.
+    ``ranking.exceptions``. promise_gap_trend / promise_kept_rate: ``team``; request_stats: one row of
+    ``planning.requests.request_stats`` (every request to production made before the summit started).
     versions: as_of, statistical_snapshot, consensus_snapshot, forecast_run_id, forecast_run_snapshot,
     data_version and plan (kind, name, scenario_id, plan_id, strategy, plan_as_of, first_period, horizon,
     key_figures).
@@ -107,6 +108,7 @@ class Summit:
     exceptions: pd.DataFrame = field(default_factory=pd.DataFrame)
     promise_gap_trend: pd.DataFrame = field(default_factory=pd.DataFrame)
     promise_kept_rate: pd.DataFrame = field(default_factory=pd.DataFrame)
+    request_stats: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def frames(self) -> dict[str, pd.DataFrame]:
         """Every frozen frame by name, in agenda order."""
@@ -167,6 +169,9 @@ def freeze_content(con, month: date, as_of: date) -> tuple[dict[str, pd.DataFram
     lap("exceptions")
     f["promise_gap_trend"] = team.promise_gap_trend(con, content.TREND_MONTHS, as_of)
     f["promise_kept_rate"] = team.promise_kept_rate(con, content.TREND_MONTHS, as_of)
+    from analytics.planning.requests import request_stats
+
+    f["request_stats"] = pd.DataFrame([request_stats(con)])  # one row: requests to production up to the start
     lap("sales and production")
     if versions["consensus_snapshot"] is None:
         notes.append("No consensus forecast on or before the as-of date.")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import date
+from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
@@ -380,3 +380,15 @@ def test_excel_pack_opens_with_a_cover_sheet(tiny_db):
     texts = [r[5] for r in wb["decisions_actions"].iter_rows(min_row=2, values_only=True)]
     assert texts == ["'=HYPERLINK(\"http://x\")"]  # neutralised, not a live formula
     wb.close()
+
+
+def test_request_counts_are_frozen_with_the_summit(tiny_db):
+    from analytics.planning import requests as rq
+
+    rq.create_request(tiny_db, "A", 10, "2026-04-15", "sam", "C1", at=datetime(2026, 3, 30, 9, 0))
+    sid = march_summit(tiny_db)
+    rq.create_request(tiny_db, "B", 5, "2026-04-20", "sam", "C2", at=datetime(2026, 3, 30, 10, 0))
+    s = sm.load_summit(db.open_reader(tiny_db), sid)
+    frozen = s.request_stats.iloc[0]
+    assert (int(frozen["requests"]), int(frozen["open"])) == (1, 1)  # the second request came after the start
+    assert rq.request_stats(db.open_reader(tiny_db))["requests"] == 2
