@@ -24,6 +24,9 @@ if filters is not None:
                                            5.0, key="sr_bo") / 100,
             overtime_share=st.number_input("Allowed overtime, % of available hours", 0.0, 100.0,
                                            s.overtime_share * 100, 5.0, key="sr_ot") / 100,
+            overtime_cost_per_hour=st.number_input(
+                "Overtime cost per hour (blank = 25% of the median standard cost of an hour's output)",
+                min_value=0.0, value=None, step=5.0, key="sr_ot_cost") or None,
             allow_backorders=st.checkbox("Allow backorders", s.allow_backorders, key="sr_allow_bo"),
         )
     policy = planning.PolicySettings()

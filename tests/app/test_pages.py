@@ -221,3 +221,11 @@ def test_fva_view_shows_an_override_reason(app_db):
     assert not at.exception
     assert any("Customer intel" in s.value and "BETTER" in s.value for s in at.success), \
         [s.value for s in at.success] + [e.value for e in at.error]
+
+
+def test_supply_review_takes_an_overtime_cost_per_hour(app_db):
+    at = run_page("pages/supply_review.py")
+    at.number_input(key="sr_ot_cost").set_value(1000.0)
+    at.run()
+    assert not at.exception
+    assert at.number_input(key="sr_ot_cost").value == 1000.0
