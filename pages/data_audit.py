@@ -7,7 +7,7 @@ from ui import common, importer
 
 
 @st.cache_data(ttl=3600, max_entries=8, show_spinner="Auditing the data…")
-def audit(_version: tuple) -> dict:
+def audit(data_version: tuple) -> dict:
     return ingest.data_audit(common.con())
 
 

@@ -56,7 +56,7 @@ def require_data() -> bool:
 
 
 @st.cache_data(ttl=3600, max_entries=64, show_spinner=False)
-def dimension_values(_version: tuple) -> dict[str, list[str]]:
+def dimension_values(data_version: tuple) -> dict[str, list[str]]:
     c = con()
     sql = {  # constant queries
         "families": "SELECT DISTINCT family FROM products ORDER BY 1",
@@ -70,12 +70,12 @@ def dimension_values(_version: tuple) -> dict[str, list[str]]:
 
 
 @st.cache_data(ttl=3600, max_entries=8, show_spinner=False)
-def as_of_default(_version: tuple) -> date:
+def as_of_default(data_version: tuple) -> date:
     return kpis.default_as_of(con())
 
 
 @st.cache_data(ttl=3600, max_entries=8, show_spinner=False)
-def forecast_sources(_version: tuple) -> list[str]:
+def forecast_sources(data_version: tuple) -> list[str]:
     """Forecast sources in the data, consensus first (the default for accuracy)."""
     found = [r[0] for r in con().execute("SELECT DISTINCT source FROM forecasts ORDER BY 1").fetchall()]
     preferred = [s for s in ("consensus", "statistical", "sales") if s in found]
@@ -83,7 +83,7 @@ def forecast_sources(_version: tuple) -> list[str]:
 
 
 @st.cache_data(ttl=3600, max_entries=8, show_spinner=False)
-def data_months(_version: tuple) -> list[date]:
+def data_months(data_version: tuple) -> list[date]:
     row = con().execute("SELECT min(order_date), max(order_date) FROM orders").fetchone()
     if not row or row[0] is None:
         return []
@@ -96,23 +96,23 @@ def data_months(_version: tuple) -> list[date]:
 
 @st.cache_data(ttl=3600, max_entries=64, show_spinner="Computing the scorecard…")
 def cached_scorecard(
-    _version: tuple, start: date, end: date, as_of: date, filters: Filters, lag: int, source: str
+    data_version: tuple, start: date, end: date, as_of: date, filters: Filters, lag: int, source: str
 ) -> pd.DataFrame:
     return scorecard.scorecard(con(), start, end, as_of, filters, lag, source)
 
 
 @st.cache_data(ttl=3600, max_entries=128, show_spinner="Drilling down…")
-def cached_breakdown(_version: tuple, kpi_id: str, q: kpis.Query, by: str) -> pd.DataFrame:
+def cached_breakdown(data_version: tuple, kpi_id: str, q: kpis.Query, by: str) -> pd.DataFrame:
     return kpis.kpi_breakdown(con(), kpi_id, q, by)
 
 
 @st.cache_data(ttl=3600, max_entries=32, show_spinner=False)
-def cached_tracking_signals(_version: tuple, q: kpis.Query) -> pd.DataFrame:
+def cached_tracking_signals(data_version: tuple, q: kpis.Query) -> pd.DataFrame:
     return kpis.tracking_signals(con(), q)
 
 
 @st.cache_data(ttl=3600, max_entries=32, show_spinner=False)
-def cached_promise_gap(_version: tuple, q: kpis.Query) -> pd.DataFrame:
+def cached_promise_gap(data_version: tuple, q: kpis.Query) -> pd.DataFrame:
     return kpis.promise_gap_distribution(con(), q)
 
 

@@ -35,7 +35,7 @@ LIGHT = {"green": "● on target", "amber": "▲ watch", "red": "■ off target"
 
 
 @st.cache_data(ttl=3600, max_entries=8, show_spinner="Preparing the summit pack…")
-def pack(_version: tuple, summit_id: int) -> tuple[str, bytes]:
+def pack(data_version: tuple, summit_id: int) -> tuple[str, bytes]:
     """The HTML and Excel pack of a summit (recomputed when decisions change the data version)."""
     return summit.export_html(con(), summit_id), summit.export_excel(con(), summit_id)
 

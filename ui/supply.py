@@ -11,18 +11,18 @@ from ui import common
 
 
 @st.cache_data(ttl=3600, max_entries=16, show_spinner="Reading plan inputs…")
-def inputs(_version: tuple, as_of: date, horizon: int, policy: planning.PolicySettings) -> planning.PlanInputs:
+def inputs(data_version: tuple, as_of: date, horizon: int, policy: planning.PolicySettings) -> planning.PlanInputs:
     return planning.plan_inputs(common.con(), as_of, horizon, policy)
 
 
 @st.cache_data(ttl=3600, max_entries=32, show_spinner="Planning…")
-def plan(_version: tuple, as_of: date, horizon: int, policy: planning.PolicySettings, strategy: str,
+def plan(data_version: tuple, as_of: date, horizon: int, policy: planning.PolicySettings, strategy: str,
          settings: planning.PlanSettings) -> planning.Plan:
-    return planning.make_plan(inputs(_version, as_of, horizon, policy), strategy, settings)
+    return planning.make_plan(inputs(data_version, as_of, horizon, policy), strategy, settings)
 
 
 @st.cache_data(ttl=3600, max_entries=16, show_spinner="Computing safety stock…")
-def safety(_version: tuple, as_of: date, policy: planning.PolicySettings):
+def safety(data_version: tuple, as_of: date, policy: planning.PolicySettings):
     return planning.safety_stock(common.con(), as_of, policy)
 
 

@@ -229,3 +229,20 @@ def test_supply_review_takes_an_overtime_cost_per_hour(app_db):
     at.run()
     assert not at.exception
     assert at.number_input(key="sr_ot_cost").value == 1000.0
+
+
+def test_caches_follow_the_data_version(app_db):
+    """Cached queries are keyed on the data version: a write that lands is seen without clearing any cache."""
+    from datetime import date
+
+    from analytics import access, db
+    from ui import common
+
+    v1 = common.version()
+    first = common.as_of_default(v1)
+    with access.acting_as(access.SYSTEM, "import"), db.writer(app_db) as con:
+        con.execute("INSERT INTO surveys VALUES ('2026-04-30', 'C1', 9)")
+    v2 = common.version()
+    assert v2 != v1
+    assert common.as_of_default(v2) == date(2026, 4, 30) != first
+    assert common.as_of_default(v1) == first  # the old version's entry is still the old answer
