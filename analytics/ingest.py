@@ -3,8 +3,9 @@
 The importer never corrupts data. It works in three strictly separate stages:
 
 1. **Read** every file as text (``read_table_file``): CSV (delimiter ``,`` ``;``
-   or tab detected from the header, UTF-8 with or without BOM, falling back to
-   Windows-1252 and Latin-1), XLSX (first sheet, via openpyxl) or Parquet (any
+   or tab detected from the header, UTF-8 with or without BOM, UTF-16 with or
+   without BOM, falling back to Windows-1252 and Latin-1; a quoted header cell may
+   span lines), XLSX (first sheet, via openpyxl) or Parquet (any
    column type, cast to text). Files are named after the contract tables:
    ``products.csv``, ``Orders.xlsx``, ``deliveries.parquet`` ... (the stem is
    case-insensitive). Column headers are mapped to contract columns with saved
@@ -75,6 +76,7 @@ import codecs
 import contextlib
 import csv
 import difflib
+import io
 import json
 import re
 import time
@@ -181,6 +183,18 @@ def _call(progress: Progress | None, fraction: float, message: str) -> None:
 # =========================================================================== results
 
 
+#: Longest problem text and column name kept: a hostile file (a 100,000-character cell or header)
+#: cannot blow up the report; the middle of longer ones is cut.
+PROBLEM_TEXT_LIMIT, PROBLEM_COLUMN_LIMIT = 600, 120
+
+
+def _clip(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    keep = limit - 40
+    return f"{text[: keep * 2 // 3]} ... [{len(text) - keep:,} characters cut] ... {text[-(keep - keep * 2 // 3):]}"
+
+
 @dataclass(frozen=True)
 class Problem:
     """One problem: ``file``, data ``row`` as the user sees it (header = row 1; None for
@@ -190,6 +204,11 @@ class Problem:
     row: int | None
     column: str | None
     problem: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "problem", _clip(str(self.problem), PROBLEM_TEXT_LIMIT))
+        if self.column is not None:
+            object.__setattr__(self, "column", _clip(str(self.column), PROBLEM_COLUMN_LIMIT))
 
     def __str__(self) -> str:
         where = self.file
@@ -374,6 +393,9 @@ def _read_csv(path: Path) -> pd.DataFrame:
         candidates = [("utf-16", "utf-16")]
     else:
         candidates = [("utf-8", "utf8"), ("cp1252", "cp1252"), ("latin-1", "latin-1")]
+        utf16 = _utf16_without_bom(head)
+        if utf16:  # its ASCII characters' NUL bytes are valid UTF-8: try UTF-16 first
+            candidates.insert(0, (utf16, utf16))
     last_error: Exception | None = None
     for py_enc, arrow_enc in candidates:
         try:
@@ -385,20 +407,26 @@ def _read_csv(path: Path) -> pd.DataFrame:
         if not text.strip():
             raise ReadError(f"{path.name}: the file is empty (no header row)")
         delimiter = _sniff_delimiter(text, truncated)
-        header_line = text.splitlines()[0]
-        names = next(csv.reader([header_line], delimiter=delimiter))
+        # The header is the first record: a quoted cell may span lines (a wrapped header cell), and only
+        # CR/LF end a line (as for Arrow; str.splitlines also splits at form feeds and U+2028).
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        names = next(reader, [])
+        header_lines = max(1, reader.line_num)
         internal, problems, drop = _unique_names(names, path.name)
         try:
-            table, bad = _arrow_csv(path, arrow_enc, delimiter, internal, threads=True)
+            table, bad = _arrow_csv(path, arrow_enc, delimiter, internal, threads=True, skip=header_lines)
             if bad and any(b[0] is None for b in bad):
-                table, bad = _arrow_csv(path, arrow_enc, delimiter, internal, threads=False)
+                table, bad = _arrow_csv(path, arrow_enc, delimiter, internal, threads=False, skip=header_lines)
         except (UnicodeDecodeError, UnicodeError) as e:
             last_error = e
             continue
         except pa.ArrowInvalid as e:
-            if "could not skip initial" in str(e).lower() and len(text.splitlines()) <= 1:
+            if "could not skip initial" in str(e).lower() and not truncated:
                 table, bad = pa.table({n: pa.array([], pa.string()) for n in internal}), []  # header only
             elif "utf8" in str(e).lower() or "utf-8" in str(e).lower() or "decode" in str(e).lower():
+                last_error = e
+                continue
+            elif arrow_enc == "utf8" and not _valid_utf8(path):  # e.g. a bad row holding Windows-1252 bytes
                 last_error = e
                 continue
             else:
@@ -418,16 +446,42 @@ def _read_csv(path: Path) -> pd.DataFrame:
     raise ReadError(f"{path.name}: cannot decode the file as UTF-8, Windows-1252 or Latin-1 ({last_error})")
 
 
-def _arrow_csv(path: Path, encoding: str, delimiter: str, names: list[str], *, threads: bool):
+def _utf16_without_bom(head: bytes) -> str | None:
+    """'utf-16-le' / 'utf-16-be' when the file starts like UTF-16 text without a BOM: in the first 32
+    characters (the header: mostly ASCII) at least every other high byte is NUL and no low byte is."""
+    units = head[: min(64, len(head) // 2 * 2)]
+    if len(units) < 4:
+        return None
+    for name, high, low in (("utf-16-le", units[1::2], units[0::2]), ("utf-16-be", units[0::2], units[1::2])):
+        if high.count(0) * 2 >= len(high) and low.count(0) == 0:
+            return name
+    return None
+
+
+def _valid_utf8(path: Path) -> bool:
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with open(path, "rb") as fh:
+            while chunk := fh.read(1 << 24):
+                decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _arrow_csv(path: Path, encoding: str, delimiter: str, names: list[str], *, threads: bool, skip: int = 1):
     bad: list[tuple[int | None, int, int, str]] = []
 
     def on_bad(row) -> str:
-        bad.append((row.number, row.expected_columns, row.actual_columns, row.text))
+        # Arrow counts records, but each skipped header line as one: the header is record 1
+        number = row.number - (skip - 1) if row.number is not None else None
+        bad.append((number, row.expected_columns, row.actual_columns, row.text))
         return "skip"
 
     table = pacsv.read_csv(
         path,
-        read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, encoding=encoding,
+        read_options=pacsv.ReadOptions(column_names=names, skip_rows=skip, encoding=encoding,
                                        use_threads=threads, block_size=1 << 23),
         parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_bad),
         convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
@@ -490,6 +544,10 @@ def _read_xlsx(path: Path) -> pd.DataFrame:
                 cols[j].append(vals[j] if j < len(vals) else None)
             if any(v is not None for v in vals[ncol:]):
                 problems.append(Problem(path.name, i, None, "values to the right of the last column with a header"))
+    except ReadError:
+        raise
+    except Exception as e:  # read-only mode parses the sheet while iterating: broken XML, zip or values
+        raise ReadError(f"{path.name}: not a readable Excel .xlsx file ({e})") from e
     finally:
         wb.close()
     internal, dup_problems, drop = _unique_names(names, path.name)
@@ -517,7 +575,8 @@ def _to_text(col: pa.ChunkedArray, name: str, file: str) -> pa.ChunkedArray:
 
 def _read_parquet(path: Path) -> pd.DataFrame:
     try:
-        table = pq.read_table(path)
+        with pq.ParquetFile(path) as pf:  # not pq.read_table: it refuses repeated column names
+            table = pf.read()
     except Exception as e:  # not parquet, truncated, ...
         raise ReadError(f"{path.name}: not a readable Parquet file ({e})") from e
     names = list(table.column_names)
