@@ -3,7 +3,7 @@ before it? Plus the accuracy trend by lag and the SKUs whose forecast is persist
 
 import streamlit as st
 
-from analytics import charts, demand, kpis
+from analytics import demand, kpis
 from ui import common
 
 filters = common.page_setup("Forecast value added")
@@ -17,25 +17,26 @@ if filters is not None:
     st.caption(f"Scored {start:%b %Y} to {end_month:%b %Y} · {common.escape(filters.describe())} · accuracy = 1 − Σ|F−A| / ΣA, "
                "bias = Σ(F−A) / ΣA, on the same sku-months for every step")
 
-    overall = demand.fva_stairstep(con, q, lags=(1, 3))
+    overall = common.cached_read(v, "analytics.demand:fva_stairstep", q, lags=(1, 3))
     if overall.empty:
         st.info("No forecast snapshots cover this period yet.")
         st.stop()
     common.verdicts(demand.fva_verdicts(overall))
-    st.plotly_chart(charts.fva_figure(overall, "Forecast value added: naive → statistical → sales → consensus"),
+    st.plotly_chart(common.cached_figure("fva_figure", overall,
+                                        "Forecast value added: naive → statistical → sales → consensus"),
                     width="stretch")
     st.dataframe(overall, hide_index=True, width="stretch", column_config=common.PCT)
     common.downloads("fva_overall", overall, key="fva_all")
 
     by_family, by_reason, by_lag, bias = st.tabs(["By family", "By planner reason", "Accuracy by lag", "Bias exceptions"])
     with by_family:
-        fam = demand.fva_stairstep(con, q, lags=(1, 3), by="family")
+        fam = common.cached_read(v, "analytics.demand:fva_stairstep", q, lags=(1, 3), by="family")
         common.verdicts(demand.fva_verdicts(fam), show_better=False)
         st.dataframe(fam, hide_index=True, width="stretch", column_config=common.PCT)
         common.downloads("fva_by_family", fam, key="fva_fam")
     with by_reason:
         lag = st.radio("Lag", [1, 3], horizontal=True, key="fva_reason_lag")
-        reasons = demand.fva_by_reason(con, q, lag=lag)
+        reasons = common.cached_read(v, "analytics.demand:fva_by_reason", q, lag=lag)
         if reasons.empty:
             st.info("No override touched the scored months at this lag.")
         else:
@@ -44,14 +45,14 @@ if filters is not None:
             common.downloads("fva_by_reason", reasons, key="fva_reason")
     with by_lag:
         source = st.selectbox("Source", common.forecast_sources(v), key="fva_lag_source")
-        lags = demand.accuracy_by_lag(con, q, lags=range(1, 7), source=source)
+        lags = common.cached_read(v, "analytics.demand:accuracy_by_lag", q, lags=(1, 2, 3, 4, 5, 6), source=source)
         if lags.empty:
             st.info("No snapshots of this source cover the period.")
         else:
-            st.plotly_chart(charts.accuracy_by_lag_figure(lags), width="stretch")
+            st.plotly_chart(common.cached_figure("accuracy_by_lag_figure", lags), width="stretch")
             common.downloads("accuracy_by_lag", lags, key="fva_lags")
     with bias:
-        exc = demand.bias_exceptions(con, q, months=6, threshold=4.0)
+        exc = common.cached_read(v, "analytics.demand:bias_exceptions", q, months=6, threshold=4.0)
         flagged = exc[exc["flag"]] if "flag" in exc else exc
         st.write(f"{len(flagged)} SKUs with |tracking signal| > 4 over the last 6 months "
                  "(tracking signal = Σ(A − F) / MAD; negative = forecast persistently too high).")

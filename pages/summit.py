@@ -85,6 +85,8 @@ if common.require_data():
         view.step(s, steps[i][0])
     st.divider()
     c1, c2, _ = st.columns([1, 1, 3])
-    html_pack, xlsx_pack = view.pack(v, s.summit_id)
-    c1.download_button("⬇ Summit pack (HTML)", html_pack, summit.pack_filename(s, "html"), "text/html", key="sm_html")
-    c2.download_button("⬇ Summit pack (Excel)", xlsx_pack, summit.pack_filename(s, "xlsx"), key="sm_xlsx")
+    sid = s.summit_id  # the packs are built on click (then cached per data version), not on every step
+    c1.download_button("⬇ Summit pack (HTML)", lambda: view.pack(v, sid)[0], summit.pack_filename(s, "html"),
+                       "text/html", key="sm_html", on_click="ignore")
+    c2.download_button("⬇ Summit pack (Excel)", lambda: view.pack(v, sid)[1], summit.pack_filename(s, "xlsx"),
+                       common.XLSX_MIME, key="sm_xlsx", on_click="ignore")

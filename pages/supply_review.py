@@ -91,6 +91,7 @@ if filters is not None:
                     st.error(common.escape(e))
         st.dataframe(planning.list_plans(common.con()), hide_index=True, width="stretch")
         c1, c2, _ = st.columns([1, 1, 4])
-        c1.download_button("⬇ Plan (Excel)", planning.export_plan_excel(plan), f"plan_{strategy}_{as_of}.xlsx",
-                           key="sr_xlsx")
-        c2.download_button("⬇ Plan (CSV)", planning.export_plan_csv(plan), f"plan_{strategy}_{as_of}.csv", key="sr_csv")
+        c1.download_button("⬇ Plan (Excel)", lambda: planning.export_plan_excel(plan), f"plan_{strategy}_{as_of}.xlsx",
+                           common.XLSX_MIME, key="sr_xlsx", on_click="ignore")
+        c2.download_button("⬇ Plan (CSV)", lambda: planning.export_plan_csv(plan), f"plan_{strategy}_{as_of}.csv",
+                           "text/csv", key="sr_csv", on_click="ignore")

@@ -116,6 +116,28 @@ def cached_promise_gap(data_version: tuple, q: kpis.Query) -> pd.DataFrame:
     return kpis.promise_gap_distribution(con(), q)
 
 
+@st.cache_data(ttl=3600, max_entries=128, show_spinner=False)
+def cached_read(data_version: tuple, func: str, *args, **kwargs):
+    """``module:function(con, *args, **kwargs)`` of a read-only analytics function, cached per data version.
+
+    Every argument is part of the cache key (Query and Filters are frozen dataclasses, frames are hashed by
+    content), so one cached copy serves every session that asks the same question of the same data."""
+    import importlib
+
+    module, name = func.split(":")
+    if not module.startswith("analytics."):
+        raise ValueError(f"cached_read runs analytics functions only, not {func!r}")
+    return getattr(importlib.import_module(module), name)(con(), *args, **kwargs)
+
+
+@st.cache_data(ttl=3600, max_entries=64, show_spinner=False)
+def cached_figure(func: str, *args, **kwargs):
+    """A plotly figure from ``analytics.charts`` built once per distinct input (building one costs ~0.1 s)."""
+    from analytics import charts
+
+    return getattr(charts, func)(*args, **kwargs)
+
+
 # ---------------------------------------------------------------- page frame
 
 
@@ -183,14 +205,18 @@ def escape(text) -> str:
     return md_escape(text)
 
 
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 def downloads(name: str, df: pd.DataFrame, key: str) -> None:
     """CSV and Excel download buttons for a table (cells neutralised against formula injection)."""
+    # The files are built when the button is clicked (a callable runs on its own thread), not on every page
+    # run: building an Excel file costs far more than drawing the page, and most visits download nothing.
     c1, c2, _ = st.columns([1, 1, 4])
-    c1.download_button("⬇ CSV", exports.to_csv_bytes(df), f"{name}.csv", "text/csv", key=f"{key}_csv")
-    c2.download_button(
-        "⬇ Excel", exports.to_excel_bytes({name: df}), f"{name}.xlsx",
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}_xlsx",
-    )
+    c1.download_button("⬇ CSV", lambda: exports.to_csv_bytes(df), f"{name}.csv", "text/csv", key=f"{key}_csv",
+                       on_click="ignore")
+    c2.download_button("⬇ Excel", lambda: exports.to_excel_bytes({name: df}), f"{name}.xlsx", XLSX_MIME,
+                       key=f"{key}_xlsx", on_click="ignore")
 
 
 def run_forecast_button(key: str) -> None:
