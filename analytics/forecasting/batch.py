@@ -116,6 +116,11 @@ def forecast_chunk(
     return out
 
 
+def _lower_priority() -> None:
+    with contextlib.suppress(OSError, ValueError):
+        os.nice(int(os.environ.get("SOP_FORECAST_NICE", "10")))
+
+
 @contextlib.contextmanager
 def make_executor(workers: int | None = None, dask_address: str | None = None) -> Iterator[tuple[cf.Executor, str]]:
     """A process pool on this machine, or the executor of a Dask cluster at ``dask_address``."""
@@ -133,8 +138,11 @@ def make_executor(workers: int | None = None, dask_address: str | None = None) -
         # (measured: statsmodels Theta fits 25 ms -> 8 ms). Spawned workers read these before numpy loads.
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ.setdefault(var, "1")
-        # spawn, not fork: the dashboard calls this from a multi-threaded server process.
-        with cf.ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn")) as ex:
+        # spawn, not fork: the dashboard calls this from a multi-threaded server process. Workers run at a lower
+        # CPU priority (nice 10, $SOP_FORECAST_NICE), so that people using the dashboard on the same machine
+        # are served first while a run is going; on an idle machine it makes no difference.
+        with cf.ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"),
+                                    initializer=_lower_priority) as ex:
             yield ex, f"processes x{n}"
 
 
