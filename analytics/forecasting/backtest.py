@@ -1,8 +1,10 @@
 """Rolling-origin backtests (time-series cross-validation).
 
 ``cross_validation`` follows the Nixtla shape: long input ``unique_id, ds, y`` and one output frame with
-a ``cutoff`` column and one forecast column per model alias. ``backtest_series`` is the array form used by
-the per-series pipeline in ``auto.py``.
+a ``cutoff`` column and one forecast column per model alias; it refits every model at every origin, and so
+does ``backtest_series`` (its long-frame form for one series). The per-series pipeline in ``auto.py`` uses
+``fixed_parameter_forecasts`` instead: parameters estimated once at the first origin, then only the states
+are updated through the later origins (one fit per candidate instead of one per candidate and origin).
 
 Origins: with ``n`` observations the last window ends at the last observation, and the windows step back
 by ``step_size``: cutoff index (0-based position of the last training observation) of window i
@@ -18,9 +20,16 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from analytics.forecasting.models import Combo, ForecastModel, make_model
+from analytics.forecasting.models import Combo, ForecastModel, UpdateCache, fit_member, make_model
 
-__all__ = ["backtest_series", "clone", "cross_validation", "fit_candidates", "rolling_cutoffs"]
+__all__ = [
+    "backtest_series",
+    "clone",
+    "cross_validation",
+    "fit_candidates",
+    "fixed_parameter_forecasts",
+    "rolling_cutoffs",
+]
 
 
 def clone(model: ForecastModel) -> ForecastModel:
@@ -50,13 +59,51 @@ def fit_candidates(
     if "Combo" in wanted:
         for name in members:
             if name not in fitted:
-                fitted[name] = make_model(name, season_length).fit(y)
+                # a member that is not a candidate itself is only needed if it fits without falling back
+                fitted[name] = (
+                    make_model(name, season_length).fit(y) if name in wanted else fit_member(name, y, season_length)
+                )
     for alias in wanted:
         if alias == "Combo":
             fitted["Combo"] = Combo.from_fitted([fitted[name] for name in members], season_length)
         elif alias not in fitted:
             fitted[alias] = make_model(alias, season_length).fit(y)
     return {alias: fitted[alias] for alias in wanted}
+
+
+def fixed_parameter_forecasts(
+    y: ArrayLike, aliases: Sequence[str], cutoffs: Sequence[int], h: int, season_length: int = 12
+) -> tuple[dict[str, np.ndarray], dict[str, list[tuple[int, str]]]]:
+    """Rolling-origin mean forecasts with every candidate's parameters estimated once, at the first origin.
+
+    Each alias is fitted (``fit_candidates``, Combo members shared) to ``y[: cutoffs[0] + 1]`` only; for
+    each later cutoff ``c`` the fitted model runs its states through ``y[: c + 1]`` with those parameters
+    fixed (``ForecastModel.forecast_from``) and forecasts ``h`` months. Strictly out-of-sample: no
+    parameter has seen anything after the first cutoff, and no forecast anything after its own cutoff.
+    It costs one fit per candidate plus cheap filtering, instead of one fit per candidate and origin; the
+    parameters of the later origins come from a shorter history than a refit would use, which if anything
+    handicaps the models with more parameters.
+
+    Returns ``({alias: (len(cutoffs), h) array}, {alias: [(cutoff, note), ...]})``; notes are fallbacks at
+    the fit (reported at the first cutoff, they hold for every origin) and updates that had to refit.
+    """
+    arr = np.asarray(y, dtype=float).ravel()
+    cutoffs = [int(c) for c in cutoffs]
+    forecasts = {alias: np.empty((len(cutoffs), h)) for alias in aliases}
+    notes: dict[str, list[tuple[int, str]]] = {alias: [] for alias in aliases}
+    if not cutoffs:
+        return forecasts, notes
+    fitted = fit_candidates(arr[: cutoffs[0] + 1], aliases, season_length)
+    cache: UpdateCache = {}
+    for alias, model in fitted.items():
+        if model.fallback_note:
+            notes[alias].append((cutoffs[0], model.fallback_note))
+        for j, cutoff in enumerate(cutoffs):
+            mean, note = model.forecast_from(arr[: cutoff + 1], h, cache)
+            forecasts[alias][j] = mean
+            if note:
+                notes[alias].append((cutoff, note))
+    return forecasts, notes
 
 
 def backtest_series(

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from analytics.forecasting.auto import SeriesForecast, auto_forecast
+from analytics.forecasting.models import Combo
 
 FORECAST_COLUMNS = ["step", "mean", "lo80", "hi80", "lo95", "hi95"]
 LEADERBOARD_COLUMNS = ["model", "wmape", "mase", "smape", "bias", "chosen", "notes"]
@@ -49,18 +50,19 @@ def test_seasonal_series_gets_a_seasonal_model_chosen_by_backtest():
     result = auto_forecast(y, 12)
     check_shape(result, 12)
     assert result.demand_class == "smooth"
-    assert result.chosen in {"Combo", "ETS", "Theta", "ARIMA", "SeasonalNaive"}
-    assert result.chosen != "Naive"
-    assert "lowest backtest WMAPE" in result.reason and "over 3 origins" in result.reason
+    candidates = ["Combo", "ETS", "Theta", "SeasonalNaive", "Naive"]
+    assert result.leaderboard["model"].tolist()[:5] == candidates
+    assert result.chosen in {"Combo", *(f"Combo+{a}" for a in candidates[1:])}
+    assert "backtest WMAPE" in result.reason and "over 3 origins" in result.reason
     assert "demand class smooth" in result.reason
     # the forecast follows the seasonal swing of +-150 around the level
     assert result.forecast["mean"].max() - result.forecast["mean"].min() > 150
-    # backtest: 3 origins x 12 steps x 6 candidates, cutoffs are integer positions
+    # backtest: 3 origins x 12 steps x the leaderboard's rows, cutoffs are integer positions
     assert len(result.backtest) == 3 * 12 * len(result.leaderboard)
     assert result.backtest["cutoff"].dtype.kind == "i"
     assert sorted(result.backtest["cutoff"].unique().tolist()) == [39, 43, 47]  # 60 - 12 - 1 - 2*4 ...
-    chosen_wmape = result.leaderboard.set_index("model")["wmape"]
-    assert chosen_wmape[result.chosen] == chosen_wmape.min()
+    wmape = result.leaderboard.set_index("model")["wmape"]
+    assert wmape[result.chosen.split("+")[-1]] == wmape[candidates].min()
     assert math.isfinite(result.error_sigma_lag1) and result.error_sigma_lag1 > 0
     lag1 = result.backtest[(result.backtest["model"] == result.chosen) & (result.backtest["step"] == 1)]
     assert result.error_sigma_lag1 == pytest.approx(np.std(lag1["y"] - lag1["forecast"], ddof=1))
@@ -129,14 +131,24 @@ def test_backtest_h_and_windows_are_respected():
     assert isinstance(result.forecast, pd.DataFrame) and len(result.forecast) == 12
 
 
-def test_a_clearly_better_candidate_replaces_the_class_default():
+def test_a_clearly_better_candidate_is_averaged_with_the_class_default():
     # the same 12 months repeat exactly: seasonal naive is perfect in every backtest window (WMAPE 0),
-    # far more than 20% better than the combination
+    # far more than 20% better than the combination, so the forecast is the mean of the two
     y = np.tile([10.0, 50, 30, 80, 20, 60, 40, 90, 15, 55, 35, 85], 5)
     result = auto_forecast(y, 12)
-    assert result.chosen == "SeasonalNaive"
-    assert result.reason.startswith("lowest backtest WMAPE (0.0%)")
-    assert result.forecast["mean"].tolist() == pytest.approx(y[:12].tolist())
+    check_shape(result, 12)
+    assert result.chosen == "Combo+SeasonalNaive"
+    assert result.reason.startswith("backtest WMAPE of SeasonalNaive (0.0%) is more than 20% below the class default")
+    combo = Combo().fit(y).predict(12)
+    expected = (np.clip(combo["mean"].to_numpy(), 0, None) + y[:12]) / 2
+    assert result.forecast["mean"].to_numpy() == pytest.approx(expected)
+    # intervals: the mean of the two models' bounds (seasonal naive's are zero-width here)
+    assert result.forecast["hi95"].to_numpy() == pytest.approx((np.clip(combo["hi-95"], 0, None) + y[:12]) / 2)
+    board = result.leaderboard.set_index("model")
+    assert board.loc["Combo+SeasonalNaive", "chosen"] and board["chosen"].sum() == 1
+    assert "not an independent check" in board.loc["Combo+SeasonalNaive", "notes"]
+    bt = result.backtest.pivot_table(index=["cutoff", "step"], columns="model", values="forecast")
+    assert bt["Combo+SeasonalNaive"].to_numpy() == pytest.approx((bt["Combo"] + bt["SeasonalNaive"]).to_numpy() / 2)
 
 
 def test_the_class_default_is_kept_without_a_clear_margin(monkeypatch):

@@ -9,11 +9,17 @@ import pandas as pd
 import pytest
 
 from analytics.forecasting import metrics
-from analytics.forecasting.backtest import backtest_series, cross_validation, rolling_cutoffs
+from analytics.forecasting.backtest import (
+    backtest_series,
+    cross_validation,
+    fixed_parameter_forecasts,
+    rolling_cutoffs,
+)
 from analytics.forecasting.classify import CANDIDATES_BY_CLASS, classify, demand_stats
 from analytics.forecasting.models import (
     ARIMA,
     ETS,
+    ETS_CONFIGS,
     MODEL_ALIASES,
     SBA,
     SES,
@@ -26,6 +32,10 @@ from analytics.forecasting.models import (
     SeasonalNaive,
     Theta,
     Zero,
+    _ets_mle,
+    _ets_run,
+    _fit_ets,
+    fit_member,
     make_model,
     seasonal_adjustment,
     seasonality_test,
@@ -326,3 +336,118 @@ def test_backtest_series_long_frame():
     assert sorted(bt["cutoff"].unique().tolist()) == [33, 35]
     assert len(bt) == 2 * 2 * 4
     assert bt.loc[(bt["model"] == "Naive") & (bt["cutoff"] == 33), "forecast"].tolist() == [y[33]] * 4
+
+
+def test_fixed_parameter_backtest_is_ses_with_the_first_origin_alpha_by_hand():
+    # a short positive, non-seasonal series: SES works on its log (log='auto'), estimating alpha and the
+    # initial level at the first origin only; later origins run l_t = l_{t-1} + alpha (x_t - l_{t-1}) onward
+    y = np.array([20.0, 24, 19, 23, 27, 22, 26, 30, 25, 28, 33, 29, 31, 35, 30, 34])
+    cutoffs, h = [9, 11, 13], 2
+    forecasts, notes = fixed_parameter_forecasts(y, ["SES"], cutoffs, h)
+    assert notes == {"SES": []}
+    first = SES().fit(y[:10])
+    assert first.log_scale_ and first.chosen_config == "ANN"
+    alpha, level = first.result_.params["smoothing_level"], first.result_.initial_level
+    x = np.log(y)
+    for t in range(cutoffs[-1] + 1):
+        level += alpha * (x[t] - level)
+        if t in cutoffs:
+            assert forecasts["SES"][cutoffs.index(t)] == pytest.approx([math.exp(level)] * h, rel=1e-12)
+    # the first origin is the ordinary forecast; a refit at a later origin would estimate another alpha
+    assert forecasts["SES"][0] == pytest.approx(first.predict(h)["mean"].to_numpy())
+    refit = SES().fit(y[:14])
+    assert refit.result_.params["smoothing_level"] != pytest.approx(alpha)
+
+
+@pytest.mark.parametrize("alias", [a for a in MODEL_ALIASES])
+def test_forecast_from_the_fitted_history_is_the_forecast(alias):
+    # the fixed-parameter update reproduces each model's own forecast when given no extra data
+    for y in (seasonal_series(60), seasonal_series(30, seed=3), INTERMITTENT):
+        model = make_model(alias).fit(y)
+        mean, note = model.forecast_from(y, 7)
+        assert note == ""
+        assert mean == pytest.approx(model.predict(7)["mean"].to_numpy(), rel=1e-9, abs=1e-9)
+
+
+@pytest.mark.parametrize("config", sorted(ETS_CONFIGS))
+def test_ets_fit_record_matches_statsmodels_results(config):
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    y = seasonal_series(48)
+    for x in (y, y[:20]) if ETS_CONFIGS[config][3] is None else (y,):
+        error, trend, damped, seasonal = ETS_CONFIGS[config]
+        full = ETSModel(
+            x,
+            error=error,
+            trend=trend,
+            damped_trend=damped,
+            seasonal=seasonal,
+            seasonal_periods=12 if seasonal else None,
+            initialization_method="heuristic" if x.size >= 24 else "estimated",
+        ).fit(disp=False)
+        fit = _fit_ets(x, config, 12)
+        # the same optimiser path as ETSModel.fit: the very same estimate, not just a close one
+        assert np.array_equal(_ets_mle(full.model), full.model.fit(disp=False, return_params=True))
+        assert fit.aicc == pytest.approx(full.aicc, rel=1e-12)
+        assert fit.resid == pytest.approx(np.asarray(full.resid), rel=1e-9, abs=1e-9)
+        assert _ets_run(fit, x, 7, 12)[1] == pytest.approx(np.asarray(full.forecast(7)), rel=1e-9)
+
+
+@pytest.mark.parametrize("config", sorted(ETS_CONFIGS))
+def test_ets_update_runs_the_statsmodels_recursion_through_new_data(config):
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    y = seasonal_series(72)
+    result = _fit_ets(y[:48], config, 12)
+    error, trend, damped, seasonal = ETS_CONFIGS[config]
+    # statsmodels itself, smoothing the longer series from the same parameters and initial states
+    known = ETSModel(
+        y[:60],
+        error=error,
+        trend=trend,
+        damped_trend=damped,
+        seasonal=seasonal,
+        seasonal_periods=12 if seasonal else None,
+        initialization_method="known",
+        initial_level=result.initial_level,
+        initial_trend=result.initial_trend if trend else None,
+        initial_seasonal=result.initial_seasonal if seasonal else None,
+    ).smooth(list(result.params.values()))
+    fitted, mean = _ets_run(result, y[:60], 5, 12)
+    assert mean == pytest.approx(np.asarray(known.forecast(5)), rel=1e-9)
+    assert fitted == pytest.approx(np.asarray(known.fittedvalues), rel=1e-9)
+
+
+def test_theta_matches_statsmodels_theta_model():
+    from statsmodels.tsa.forecasting.theta import ThetaModel
+
+    for seed in range(4):
+        y = seasonal_series(60, seed=seed)
+        model = Theta().fit(y)
+        x = model._working(y)
+        expected = ThetaModel(x, period=12, deseasonalize=False).fit()
+        assert model.alpha_ == pytest.approx(float(expected.params["alpha"]), abs=1e-4)
+        working = model._forecast_working(9, ())[0]
+        assert working == pytest.approx(np.asarray(expected.forecast(9)), rel=1e-6)
+
+
+def test_an_impossible_update_refits_and_says_so():
+    y = seasonal_series(40)
+    model = Theta().fit(y)  # positive: log scale
+    assert model.log_scale_
+    longer = np.r_[y, 0.0, 210.0]  # a zero cannot go through the log
+    mean, note = model.forecast_from(longer, 4)
+    assert "Theta: fixed-parameter update failed" in note and "refitted" in note
+    assert mean == pytest.approx(Theta().fit(longer).predict(4)["mean"].to_numpy())
+
+
+def test_combination_members_that_cannot_fit_are_not_replaced_by_their_fallback():
+    y = seasonal_series(18)  # too short for HoltWinters (two seasons)
+    member = fit_member("HoltWinters", y)
+    assert member.fallback_note == "HoltWinters not fitted (too short: 18 < 24 observations)"
+    assert member._delegate is None
+    combo = Combo().fit(y)
+    assert "members left out: HoltWinters not fitted" in combo.fallback_note
+    assert [m.alias for m in combo.fitted_members_] == ["Theta", "ETS", "ThetaQ"]
+    # asked on its own, the unfitted member fits its fallback then
+    assert np.isfinite(member.predict(3)["mean"]).all() and member.used_alias == "ETS"
