@@ -24,7 +24,9 @@ import json
 import math
 import multiprocessing
 import os
+import sys
 import time
+import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -116,6 +118,23 @@ def forecast_chunk(
     return out
 
 
+@contextlib.contextmanager
+def _plain_main() -> Iterator[None]:
+    """Spawned workers re-import the parent's ``__main__`` from its file. Inside the dashboard that is the page
+    script Streamlit installed as ``__main__``, which must not run in a worker (it stops with NoSessionContext and
+    the pool breaks). While the pool starts and runs, ``__main__`` is a bare module without a file."""
+    main = sys.modules.get("__main__")
+    if main is None or not getattr(main, "__file__", None) or getattr(main, "__spec__", None) is not None:
+        yield  # `python -m analytics` (a spec: workers import by name) or no file: nothing to hide
+        return
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if isinstance(sys.modules.get("__main__"), types.ModuleType) and not getattr(sys.modules["__main__"], "__file__", None):
+            sys.modules["__main__"] = main
+
+
 def _lower_priority() -> None:
     with contextlib.suppress(OSError, ValueError):
         os.nice(int(os.environ.get("SOP_FORECAST_NICE", "10")))
@@ -141,8 +160,8 @@ def make_executor(workers: int | None = None, dask_address: str | None = None) -
         # spawn, not fork: the dashboard calls this from a multi-threaded server process. Workers run at a lower
         # CPU priority (nice 10, $SOP_FORECAST_NICE), so that people using the dashboard on the same machine
         # are served first while a run is going; on an idle machine it makes no difference.
-        with cf.ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"),
-                                    initializer=_lower_priority) as ex:
+        with _plain_main(), cf.ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"),
+                                                   initializer=_lower_priority) as ex:
             yield ex, f"processes x{n}"
 
 

@@ -107,3 +107,20 @@ def test_cli_csv_mode(tmp_path):
     res = subprocess.run([sys.executable, "-m", "analytics", "forecast", "--input", str(src), "--horizon", "3"],
                          capture_output=True, text=True)
     assert res.returncode == 2 and "--output" in res.stderr
+
+
+def test_forecast_from_inside_a_streamlit_script_does_not_rerun_the_script_in_workers(tiny_db, tmp_path, monkeypatch):
+    """Streamlit installs the running page as ``__main__``; spawned workers must not import it again."""
+    import sys
+    import types
+
+    from analytics.forecasting import batch
+
+    script = tmp_path / "page.py"
+    script.write_text("raise SystemExit('a page script ran inside a forecast worker')\n")
+    fake = types.ModuleType("__main__")
+    fake.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", fake)
+    report = batch.run_forecast(tiny_db, 3, workers=1)
+    assert report.n_series > 0 and report.n_failed == 0
+    assert sys.modules["__main__"] is fake  # put back afterwards
