@@ -56,11 +56,15 @@ def main() -> None:
     con.close()
     base = [g["y"].to_numpy(dtype=float)[-36:] for _, g in hist.groupby("unique_id")]
     rng = np.random.default_rng(7)
-    series = [(f"S{i:05d}", np.round(base[i % len(base)] * rng.lognormal(0, 0.15, len(base[i % len(base)]))))
-              for i in range(args.skus)]
+    series = [
+        (f"S{i:05d}", np.round(base[i % len(base)] * rng.lognormal(0, 0.15, len(base[i % len(base)]))))
+        for i in range(args.skus)
+    ]
     lengths = [len(y) for _, y in series]
-    print(f"{len(series):,} series, {min(lengths)}-{max(lengths)} months each, horizon {args.horizon}, "
-          f"{args.workers} worker processes")
+    print(
+        f"{len(series):,} series, {min(lengths)}-{max(lengths)} months each, horizon {args.horizon}, "
+        f"{args.workers} worker processes"
+    )
     load_before = os.getloadavg()[0]
     cpu_before = children_cpu()
     with batch.make_executor(args.workers) as (ex, label):
@@ -73,18 +77,24 @@ def main() -> None:
     for r in results:
         chosen[r.chosen] = chosen.get(r.chosen, 0) + 1
     own, children = peak_mb()
-    print(f"forecast {len(series):,} series: {seconds:.1f} s ({len(series) / seconds:.1f} series/s) on {label}; "
-          f"{failed} failed (target < 60 s)")
-    print(f"worker CPU time {cpu:.1f} s = {cpu / len(series):.3f} CPU s per series (incl. worker start-up); "
-          f"1-minute load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after (2 = this run alone)")
+    print(
+        f"forecast {len(series):,} series: {seconds:.1f} s ({len(series) / seconds:.1f} series/s) on {label}; "
+        f"{failed} failed (target < 60 s)"
+    )
+    print(
+        f"worker CPU time {cpu:.1f} s = {cpu / len(series):.3f} CPU s per series (incl. worker start-up); "
+        f"1-minute load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after (2 = this run alone)"
+    )
     print("models chosen: " + ", ".join(f"{m} {n}" for m, n in sorted(chosen.items(), key=lambda x: -x[1])))
     print(f"peak memory: {own:,.0f} MB this process, {children:,.0f} MB largest worker")
     copy = path.with_name(path.stem + "_run.duckdb")
     copy.write_bytes(path.read_bytes())
     t = time.perf_counter()
     report = batch.run_forecast(copy, args.horizon, workers=args.workers, user=access.SYSTEM)  # as the CLI does
-    print(f"full run_forecast on the demo ({report.n_series} series incl. families, with the database write): "
-          f"{time.perf_counter() - t:.1f} s")
+    print(
+        f"full run_forecast on the demo ({report.n_series} series incl. families, with the database write): "
+        f"{time.perf_counter() - t:.1f} s"
+    )
 
 
 if __name__ == "__main__":

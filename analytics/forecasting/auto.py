@@ -42,13 +42,13 @@ Pipeline:
    (MASE, sMAPE) and larger candidate sets were tried on M1 and Tourism and were not better on both. M3
    monthly (1,428 series, the benchmark) is not used for choosing: switching gave 13.73 there, which is
    what prompted looking for a better rule on M1 and Tourism; the mean rule then gave 13.50 on M3
-   (always combining 13.36); see benchmarks/m3_monthly.py.
+   (always combining 13.37); see benchmarks/m3_monthly.py.
 4. Refit the chosen model (or both models of a pair) on the whole history, forecast ``h`` months with 80/95%
    intervals, clip at 0; a pair's mean and bounds are the means of the two models' (quantile averaging).
 
 Histories too short for one backtest window, ``inactive`` items and ``fast=True`` use the class default
 (first candidate) and say so in ``reason``. ``fast=True`` skips the backtest: the class default alone
-(for smooth and erratic demand, the ``Combo`` combination), about 60% of the default's cost.
+(for smooth and erratic demand, the ``Combo`` combination), about half the default's cost.
 """
 
 from __future__ import annotations
