@@ -6,6 +6,7 @@ import html
 
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 
 from analytics import kpis
 
@@ -14,6 +15,11 @@ BLUE, ORANGE, GREEN, VERMILLION, GREY, SKY = "#0072B2", "#E69F00", "#009E73", "#
 LIGHT_COLOURS = {"green": GREEN, "amber": ORANGE, "red": VERMILLION, "none": GREY}
 # Traffic lights carry a shape and a word as well as a colour, so they never rely on colour alone.
 LIGHT_SYMBOLS = {"green": "● on target", "amber": "▲ watch", "red": "■ off target", "none": "○ no data"}
+
+# Every figure starts from plotly_white, set once as the default template: a Figure attaches the default without
+# validating it, while update_layout(template=...) validated and copied the whole template for every figure (12%
+# of the server's CPU per page view under py-spy in benchmarks/load.py).
+pio.templates.default = "plotly_white"
 
 
 def plain(text) -> str:
@@ -30,7 +36,6 @@ def _layout(fig: go.Figure, title: str, yaxis: str, height: int = 380) -> go.Fig
     fig.update_layout(
         title={"text": plain(title), "font": {"size": 20}}, height=height, margin={"l": 60, "r": 20, "t": 60, "b": 50},
         font={"size": 15}, yaxis_title=yaxis, legend={"orientation": "h", "y": -0.2}, hovermode="x unified",
-        template="plotly_white",
     )
     return fig
 

@@ -45,49 +45,56 @@ if filters is not None:
     kpi_id = st.selectbox("Look closer at", list(labels), format_func=labels.get, key="sc_kpi")
     spec = kpis.SPECS[kpi_id]
     row = card.set_index("kpi").loc[kpi_id]
-    trend_tab, drill_tab, how_tab, table_tab = st.tabs(["Trend", "Drill-down", "How is this computed", "All KPIs"])
+    # Only the open tab is computed and drawn (switching tabs reruns the page): the first view of the scorecard
+    # builds one chart instead of two charts and three tables, most of what the browser and the server spend on it.
+    trend_tab, drill_tab, how_tab, table_tab = st.tabs(
+        ["Trend", "Drill-down", "How is this computed", "All KPIs"], key="sc_tab", on_change="rerun")
 
     with trend_tab:
-        trend = pd.DataFrame(row["trend"], columns=["month", "value"])
-        st.plotly_chart(charts.kpi_trend_figure(spec, trend, row["target"], row["tolerance"]), width="stretch")
-        if kpi_id == "promise_gap_mean_days":
-            q = kpis.Query(start, end, as_of, filters, lag, source)
-            st.plotly_chart(charts.promise_gap_figure(common.cached_promise_gap(v, q)), width="stretch")
+        if trend_tab.open:
+            trend = pd.DataFrame(row["trend"], columns=["month", "value"])
+            st.plotly_chart(charts.kpi_trend_figure(spec, trend, row["target"], row["tolerance"]), width="stretch")
+            if kpi_id == "promise_gap_mean_days":
+                q = kpis.Query(start, end, as_of, filters, lag, source)
+                st.plotly_chart(charts.promise_gap_figure(common.cached_promise_gap(v, q)), width="stretch")
 
     with drill_tab:
-        dims = [d for d in ("family", "region", "segment", "customer_id", "sku", "work_center") if d in spec.dims]
-        if kpi_id == "capacity_utilisation":
-            dims = ["work_center"]
-        dim = st.radio("Break down by", dims, format_func=kpis.DIM_LABELS.get, horizontal=True, key="sc_dim")
-        q = kpis.Query(start, end, as_of, filters, lag, source)
-        bd = common.cached_breakdown(v, kpi_id, q, dim)
-        if bd["value"].notna().any():
-            st.plotly_chart(charts.breakdown_figure(spec, bd, dim, row["target"], row["tolerance"]), width="stretch")
-            st.caption("Sorted by who drives the miss: 'miss' is what the member lacks to be perfect; "
-                       "'share_of_miss' its part of the total shortfall.")
-        else:
-            st.info(bd["reason"].dropna().iloc[0] if bd["reason"].notna().any() else "No data for this selection.")
-        table = bd.drop(columns=["kpi", "unit"])
-        st.dataframe(table, width="stretch", hide_index=True)
-        common.downloads(f"{kpi_id}_by_{dim}_{start}_{end}", table, key="sc_bd")
-        if kpi_id in ("forecast_accuracy", "forecast_bias"):
-            st.subheader("Persistent bias: tracking signal over the last 6 months")
-            ts = common.cached_tracking_signals(v, q)
-            st.dataframe(ts[ts["flag"]] if ts["flag"].any() else ts.head(20), width="stretch", hide_index=True)
-            st.caption("Tracking signal = sum(A − F) / MAD; flagged when |TS| > 4. Negative = over-forecast.")
+        if drill_tab.open:
+            dims = [d for d in ("family", "region", "segment", "customer_id", "sku", "work_center") if d in spec.dims]
+            if kpi_id == "capacity_utilisation":
+                dims = ["work_center"]
+            dim = st.radio("Break down by", dims, format_func=kpis.DIM_LABELS.get, horizontal=True, key="sc_dim")
+            q = kpis.Query(start, end, as_of, filters, lag, source)
+            bd = common.cached_breakdown(v, kpi_id, q, dim)
+            if bd["value"].notna().any():
+                st.plotly_chart(charts.breakdown_figure(spec, bd, dim, row["target"], row["tolerance"]), width="stretch")
+                st.caption("Sorted by who drives the miss: 'miss' is what the member lacks to be perfect; "
+                           "'share_of_miss' its part of the total shortfall.")
+            else:
+                st.info(bd["reason"].dropna().iloc[0] if bd["reason"].notna().any() else "No data for this selection.")
+            table = bd.drop(columns=["kpi", "unit"])
+            st.dataframe(table, width="stretch", hide_index=True)
+            common.downloads(f"{kpi_id}_by_{dim}_{start}_{end}", table, key="sc_bd")
+            if kpi_id in ("forecast_accuracy", "forecast_bias"):
+                st.subheader("Persistent bias: tracking signal over the last 6 months")
+                ts = common.cached_tracking_signals(v, q)
+                st.dataframe(ts[ts["flag"]] if ts["flag"].any() else ts.head(20), width="stretch", hide_index=True)
+                st.caption("Tracking signal = sum(A − F) / MAD; flagged when |TS| > 4. Negative = over-forecast.")
 
     with how_tab:
-        st.markdown(definition_markdown(spec))
-        st.markdown(
-            f"**This selection ({label}):** value {kpis.format_value(spec, row['value'])}"
-            f" · numerator {row['numerator']:,.2f} · denominator {row['denominator']:,.2f}"
-            if row["value"] == row["value"] and row["value"] is not None
-            else f"**This selection:** {row['reason']}"
-        )
+        if how_tab.open:
+            st.markdown(definition_markdown(spec))
+            st.markdown(
+                f"**This selection ({label}):** value {kpis.format_value(spec, row['value'])}"
+                f" · numerator {row['numerator']:,.2f} · denominator {row['denominator']:,.2f}"
+                if row["value"] == row["value"] and row["value"] is not None
+                else f"**This selection:** {row['reason']}"
+            )
 
     with table_tab:
-        flat = card.drop(columns=["trend"]).assign(
-            shown=[kpis.format_value(kpis.SPECS[k], x) for k, x in zip(card["kpi"], card["value"])]
-        )
-        st.dataframe(flat, width="stretch", hide_index=True)
-        common.downloads(f"scorecard_{start}_{end}", flat, key="sc_all")
+        if table_tab.open:
+            flat = card.drop(columns=["trend"]).assign(
+                shown=[kpis.format_value(kpis.SPECS[k], x) for k, x in zip(card["kpi"], card["value"])]
+            )
+            st.dataframe(flat, width="stretch", hide_index=True)
+            common.downloads(f"scorecard_{start}_{end}", flat, key="sc_all")

@@ -22,7 +22,7 @@ SYMBOLS = ["circle", "square", "diamond", "triangle-up", "x", "star"]
 def _style(fig: go.Figure, title: str, yaxis: str = "", height: int = 460) -> go.Figure:
     fig.update_layout(
         title={"text": charts.plain(title), "font": {"size": 24}}, height=height, margin={"l": 70, "r": 30, "t": 80, "b": 60},
-        font={"size": 17}, yaxis_title=yaxis, legend={"orientation": "h", "y": -0.18}, template="plotly_white",
+        font={"size": 17}, yaxis_title=yaxis, legend={"orientation": "h", "y": -0.18},
     )
     return fig
 

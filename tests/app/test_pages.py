@@ -86,12 +86,29 @@ def test_scorecard_date_range_and_every_kpi_panel(app_db):
     assert any("2026-02-01 to 2026-03-24" in c.value for c in at.caption)
     for kpi in ("forecast_accuracy", "capacity_utilisation", "promise_gap_mean_days", "nps"):
         at.selectbox(key="sc_kpi").set_value(kpi)
-        at.run()
-        assert not at.exception, kpi
+        for tab in ("Trend", "Drill-down", "How is this computed", "All KPIs"):
+            at.session_state["sc_tab"] = tab
+            at.run()
+            assert not at.exception, (kpi, tab)
     # The "how is this computed" panel shows the one written definition from the spec.
     from analytics.kpis import SPECS
 
+    at.session_state["sc_tab"] = "How is this computed"
+    at.run()
     assert any(SPECS["nps"].definition in m.value for m in at.markdown)
+
+
+def test_scorecard_draws_only_the_open_tab(app_db):
+    """The first view builds the trend chart only; the drill-down's chart and table come when its tab is opened."""
+    at = run_page("pages/scorecard.py")
+    assert not at.exception
+    assert len(at.get("plotly_chart")) == 1 and len(at.dataframe) == 0
+    assert "sc_dim" not in at.session_state  # the drill-down did not run
+    at.session_state["sc_tab"] = "Drill-down"
+    at.run()
+    assert not at.exception
+    assert len(at.get("plotly_chart")) == 1 and len(at.dataframe) == 1
+    assert at.radio(key="sc_dim").value == "family"
 
 
 def test_supply_review_every_strategy(app_db):
