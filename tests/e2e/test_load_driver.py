@@ -1,0 +1,45 @@
+"""The load benchmark's protocol sessions (benchmarks/load.py) open real Streamlit sessions and run each page's
+script, as a browser tab does: the README's load figures rest on that."""
+
+import asyncio
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+
+import load  # noqa: E402
+
+
+def test_protocol_session_opens_every_page_by_its_hash(server):
+    async def go():
+        async with load.Protocol(server) as conn:
+            first = await conn.open("", 120)
+            assert first["title"] == "KPI scorecard" and not first["exceptions"]
+            pages = first["pages"]
+            assert {"", "summit", "supply_review", "admin"} <= set(pages)
+            seen = {}
+            for path in ("supply_review", "targets", ""):
+                got = await conn.open(pages[path], 120)
+                assert got["status"] == 0 and not got["exceptions"], path
+                seen[path] = got["title"]
+            return seen
+
+    assert asyncio.run(go()) == {"supply_review": "Supply review", "targets": "Targets & definitions",
+                                 "": "KPI scorecard"}
+
+
+def test_protocol_visit_flags_a_wrong_page(server):
+    """A load whose page is not the one asked for counts as an error (as the browser's title check does)."""
+    async def go():
+        ctx = load.Context(server, [("", "KPI scorecard"), ("targets", "Targets & definitions")],
+                           type("Args", (), {"timeout": 60})())
+        async with load.Protocol(server) as conn:
+            ctx.page_hashes = (await conn.open("", 120))["pages"]
+            good = await load.protocol_visit(conn, ctx, load.Load(0, 0, "targets", "Targets & definitions", 0.0))
+            ctx.page_hashes["targets"] = ctx.page_hashes[""]  # ask for the scorecard, expect targets
+            bad = await load.protocol_visit(conn, ctx, load.Load(0, 0, "targets", "Targets & definitions", 0.0))
+        return good, bad
+
+    good, bad = asyncio.run(go())
+    assert good.errors == [] and good.seconds > 0 and good.kind == "protocol"
+    assert any("expected 'Targets & definitions'" in e for e in bad.errors)
