@@ -29,6 +29,8 @@ import contextvars
 import functools
 import json
 import os
+import threading
+import time
 import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -328,6 +330,49 @@ def authenticate(config: AccessConfig, name: str, password: str) -> User | None:
     except (VerificationError, InvalidHashError):
         return None
     return User(name, spec["role"], "password")
+
+
+class SignInThrottle:
+    """Refuses sign-in for a user name after too many failed attempts, for a while: password guessing gets
+    ``limit`` tries per ``window`` seconds per name, whichever browser tab or session the tries come from.
+
+    Kept in the server process (a restart clears it), counted per name as typed, so an unknown name is
+    throttled the same way as a real one and the answer does not reveal which names exist."""
+
+    def __init__(self, limit: int = 5, window: float = 15 * 60, clock: Callable[[], float] = time.monotonic):
+        self.limit, self.window, self.clock = limit, window, clock
+        self._failures: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, name: str) -> list[float]:
+        now = self.clock()
+        kept = [t for t in self._failures.get(name, []) if now - t < self.window]
+        if kept:
+            self._failures[name] = kept
+        else:
+            self._failures.pop(name, None)
+        return kept
+
+    def wait_seconds(self, name: str) -> float:
+        """0 when the name may try now, else the seconds until it may."""
+        with self._lock:
+            recent = self._recent(name.casefold())
+            if len(recent) < self.limit:
+                return 0.0
+            return max(recent[-self.limit] + self.window - self.clock(), 0.0)
+
+    def failed(self, name: str) -> None:
+        with self._lock:
+            key = name.casefold()
+            self._failures[key] = [*self._recent(key), self.clock()]
+
+    def succeeded(self, name: str) -> None:
+        with self._lock:
+            self._failures.pop(name.casefold(), None)
+
+
+#: The server's sign-in throttle (5 failed tries per name per 15 minutes).
+SIGN_IN_THROTTLE = SignInThrottle()
 
 
 @functools.cache

@@ -68,10 +68,18 @@ def _sign_in(cfg: access.AccessConfig) -> None:
             password = st.text_input("Password", type="password", key="signin_password")
             submitted = st.form_submit_button("Sign in", type="primary")
         if submitted:
-            user = access.authenticate(cfg, name.strip(), password)
+            name = name.strip()
+            wait = access.SIGN_IN_THROTTLE.wait_seconds(name)
+            if wait > 0:
+                st.error(f"Too many failed sign-ins for this user name. Try again in {int(wait // 60) + 1} "
+                         "minutes, or ask an admin to check the access file.")
+                return
+            user = access.authenticate(cfg, name, password)
             if user is None:
+                access.SIGN_IN_THROTTLE.failed(name)
                 st.error("Unknown user name or wrong password.")
             else:
+                access.SIGN_IN_THROTTLE.succeeded(name)
                 st.session_state[_KEY] = user
                 st.session_state.pop("signin_password", None)
                 st.rerun()

@@ -20,7 +20,8 @@ def app_db(tiny_db, monkeypatch, tmp_path):
 
 
 @pytest.fixture()
-def with_users(app_db, tmp_path):
+def with_users(app_db, tmp_path, monkeypatch):
+    monkeypatch.setattr(access, "SIGN_IN_THROTTLE", access.SignInThrottle())  # no failures left by other tests
     path = tmp_path / "access.toml"
     access.save_user("vera", "viewer", "viewer-password", path)
     access.save_user("ada", "admin", "admin-password", path)
@@ -48,6 +49,23 @@ def test_sign_in_with_wrong_then_right_password(with_users):
     assert not at.exception
     assert at.session_state["_sop_user"] == access.User("vera", "viewer", "password")
     assert at.title[0].value == "KPI scorecard"
+
+
+def test_sign_in_is_refused_after_five_failures_for_that_name(with_users):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    for _ in range(5):
+        at.text_input(key="signin_name").set_value("vera")
+        at.text_input(key="signin_password").set_value("guess")
+        at.button[0].click().run()
+        assert any("wrong password" in e.value for e in at.error)
+    at.text_input(key="signin_password").set_value("viewer-password")  # the right one, too late
+    at.button[0].click().run()
+    assert any("Too many failed sign-ins" in e.value and "15 minutes" in e.value for e in at.error)
+    assert "_sop_user" not in at.session_state
+    at.text_input(key="signin_name").set_value("ada")  # another name is not locked out
+    at.text_input(key="signin_password").set_value("admin-password")
+    at.button[0].click().run()
+    assert at.session_state["_sop_user"] == access.User("ada", "admin", "password")
 
 
 def _page_as(page: str, user: access.User) -> AppTest:

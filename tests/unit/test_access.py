@@ -262,3 +262,21 @@ def test_a_forecast_run_keeps_a_backup_first(tiny_db, tmp_path, monkeypatch):
     assert db.open_reader(tiny_db).execute("SELECT count(*) FROM forecast_runs").fetchall()[0][0] == 1
     row = access.audit_frame(db.open_reader(tiny_db)).iloc[0]
     assert (row["action"], row["user_name"], row["target"]) == ("forecast", "paul", "forecast run 1")
+
+
+def test_sign_in_throttle_counts_failures_per_name_in_a_window():
+    now = [1000.0]
+    t = access.SignInThrottle(limit=5, window=900, clock=lambda: now[0])
+    for _ in range(4):
+        t.failed("Vera")
+        now[0] += 10
+    assert t.wait_seconds("vera") == 0  # four failures: may still try (names compare case-insensitively)
+    t.failed("vera")  # the fifth, at t=1040; the first was at t=1000
+    assert t.wait_seconds("VERA") == 1000 + 900 - 1040
+    assert t.wait_seconds("ada") == 0  # other names are not affected
+    now[0] = 1000 + 900  # the first failure has left the window: four remain
+    assert t.wait_seconds("vera") == 0
+    t.failed("vera")
+    assert t.wait_seconds("vera") > 0
+    t.succeeded("vera")  # a good sign-in clears the count
+    assert t.wait_seconds("vera") == 0
