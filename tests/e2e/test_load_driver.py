@@ -3,11 +3,19 @@ script, as a browser tab does: the README's load figures rest on that."""
 
 import asyncio
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 import load  # noqa: E402
+
+
+def run(coro_fn):
+    """asyncio.run in a thread of its own: the session's sync playwright keeps an event loop running in this
+    thread once a browser test has run, and asyncio.run refuses to nest (CI ran the browser tests first)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(coro_fn())).result()
 
 
 def test_protocol_session_opens_every_page_by_its_hash(server):
@@ -24,7 +32,7 @@ def test_protocol_session_opens_every_page_by_its_hash(server):
                 seen[path] = got["title"]
             return seen
 
-    assert asyncio.run(go()) == {"supply_review": "Supply review", "targets": "Targets & definitions",
+    assert run(go) == {"supply_review": "Supply review", "targets": "Targets & definitions",
                                  "": "KPI scorecard"}
 
 
@@ -40,6 +48,6 @@ def test_protocol_visit_flags_a_wrong_page(server):
             bad = await load.protocol_visit(conn, ctx, load.Load(0, 0, "targets", "Targets & definitions", 0.0))
         return good, bad
 
-    good, bad = asyncio.run(go())
+    good, bad = run(go)
     assert good.errors == [] and good.seconds > 0 and good.kind == "protocol"
     assert any("expected 'Targets & definitions'" in e for e in bad.errors)
