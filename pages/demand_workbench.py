@@ -5,7 +5,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from analytics import charts, demand, kpis, workbench
+from analytics import kpis
 from analytics.forecasting.batch import FAMILY_PREFIX
 from ui import common
 from ui.overrides import override_form
@@ -15,8 +15,9 @@ if filters is not None:
     v, con = common.version(), common.con()
     as_of = common.as_of_default(v)
     last_month = kpis.last_complete_month(as_of)
-    run = workbench.latest_run(con)
-    opts = workbench.series_options(con)
+    wb = "analytics.workbench:"  # every read is cached per data version (an override or a run is a new version)
+    run = common.cached_read(v, wb + "latest_run")
+    opts = common.cached_read(v, wb + "series_options")
     c1, c2, c3 = st.columns([1, 2, 2])
     level = c1.radio("Level", ["sku", "family", "total"], horizontal=True, key="wb_level",
                      format_func={"sku": "SKU", "family": "Family", "total": "Total"}.get)
@@ -37,13 +38,14 @@ if filters is not None:
     if run is None:
         st.stop()
 
-    hist = workbench.history(con, level, key, last_month)
-    fan = workbench.forecast_fan(con, level, key, int(run["run_id"]))
-    snaps = workbench.past_snapshots(con, level, key, "statistical", run["snapshot_date"])
-    cons = workbench.current_snapshot(con, level, key, "consensus")
-    direct = workbench.direct_family_forecast(con, key, int(run["run_id"])) if level == "family" else None
+    run_id = int(run["run_id"])
+    hist = common.cached_read(v, wb + "history", level, key, last_month)
+    fan = common.cached_read(v, wb + "forecast_fan", level, key, run_id)
+    snaps = common.cached_read(v, wb + "past_snapshots", level, key, "statistical", run["snapshot_date"])
+    cons = common.cached_read(v, wb + "current_snapshot", level, key, "consensus")
+    direct = common.cached_read(v, wb + "direct_family_forecast", key, run_id) if level == "family" else None
     uid = key if level == "sku" else (FAMILY_PREFIX + key if level == "family" else None)
-    board = workbench.leaderboard(con, uid, int(run["run_id"])) if uid else pd.DataFrame()
+    board = common.cached_read(v, wb + "leaderboard", uid, run_id) if uid else pd.DataFrame()
     chosen = board[board["chosen"]].iloc[0] if len(board) and board["chosen"].any() else None
 
     tab_fc, tab_models, tab_override, tab_history = st.tabs(
@@ -54,7 +56,8 @@ if filters is not None:
                         f"{common.escape(chosen['reason'])}")
         title = {"sku": f"SKU {key}", "family": f"Family {key} (bottom-up sum of its SKUs)",
                  "total": "All SKUs (bottom-up)"}[level]
-        st.plotly_chart(charts.forecast_fan_figure(title, hist.tail(36), fan, snaps, cons, direct), width="stretch")
+        st.plotly_chart(common.cached_chart((v, level, key, run_id, last_month), "forecast_fan_figure",
+                                            (title, hist.tail(36), fan, snaps, cons, direct)), width="stretch")
         if level != "sku":
             st.caption("The fan of a family or total adds up the SKUs' intervals, so it is wider than the true "
                        "spread; the dotted line is the family's own (direct) forecast for comparison.")
@@ -70,18 +73,19 @@ if filters is not None:
             st.dataframe(common.tidy(board, 3), hide_index=True, width="stretch", column_config=common.PCT)
             common.downloads(f"leaderboard_{uid}", board, key="wb_board")
             model = st.selectbox("Backtest of", board["model"].tolist(), key="wb_bt_model")
-            bt = workbench.backtests(con, uid, int(run["run_id"]), model)
+            bt = common.cached_read(v, wb + "backtests", uid, run_id, model)
             if len(bt):
-                st.plotly_chart(charts.backtest_figure(bt, hist.tail(36), model), width="stretch")
+                st.plotly_chart(common.cached_chart((v, level, key, run_id, last_month, model), "backtest_figure",
+                                                    (bt, hist.tail(36), model)), width="stretch")
         st.subheader("Models chosen in this run")
-        st.dataframe(workbench.model_mix(con, int(run["run_id"])), hide_index=True, width="stretch")
+        st.dataframe(common.cached_read(v, wb + "model_mix", run_id), hide_index=True, width="stretch")
     with tab_override:
         if level == "total":
             st.info("Override a SKU or a family (a family change is spread over its SKUs).")
         else:
-            override_form(con, common.db_path(), level, key, date.today())  # overrides are saved today
+            override_form(con, common.db_path(), level, key, date.today(), v)  # overrides are saved today
     with tab_history:
-        hist_ovr = demand.override_history(con, sku=key if level == "sku" else None,
-                                           family=key if level == "family" else None)
+        hist_ovr = common.cached_read(v, "analytics.demand:override_history", sku=key if level == "sku" else None,
+                                      family=key if level == "family" else None)
         st.dataframe(hist_ovr, hide_index=True, width="stretch")
         common.downloads("override_history", hist_ovr, key="wb_hist")

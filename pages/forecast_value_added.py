@@ -8,7 +8,7 @@ from ui import common
 
 filters = common.page_setup("Forecast value added")
 if filters is not None:
-    v, con = common.version(), common.con()
+    v = common.version()
     as_of = common.as_of_default(v)
     end_month = kpis.last_complete_month(as_of)
     months = st.slider("Months to score (ending with the last complete month)", 3, 24, 12, key="fva_months")
@@ -22,9 +22,9 @@ if filters is not None:
         st.info("No forecast snapshots cover this period yet.")
         st.stop()
     common.verdicts(demand.fva_verdicts(overall))
-    st.plotly_chart(common.cached_figure("fva_figure", overall,
-                                        "Forecast value added: naive → statistical → sales → consensus"),
-                    width="stretch")
+    title = "Forecast value added: naive → statistical → sales → consensus"
+    st.plotly_chart(common.cached_read_figure(v, "fva_figure", "analytics.demand:fva_stairstep", q, lags=(1, 3),
+                                              chart_args=(title,)), width="stretch")
     st.dataframe(overall, hide_index=True, width="stretch", column_config=common.PCT)
     common.downloads("fva_overall", overall, key="fva_all")
 
@@ -49,7 +49,8 @@ if filters is not None:
         if lags.empty:
             st.info("No snapshots of this source cover the period.")
         else:
-            st.plotly_chart(common.cached_figure("accuracy_by_lag_figure", lags), width="stretch")
+            st.plotly_chart(common.cached_read_figure(v, "accuracy_by_lag_figure", "analytics.demand:accuracy_by_lag", q,
+                                                      lags=(1, 2, 3, 4, 5, 6), source=source), width="stretch")
             common.downloads("accuracy_by_lag", lags, key="fva_lags")
     with bias:
         exc = common.cached_read(v, "analytics.demand:bias_exceptions", q, months=6, threshold=4.0)

@@ -6,6 +6,7 @@ import streamlit as st
 from analytics import planning
 from analytics.planning import scenarios as sc
 from ui import auth, common
+from ui import scenarios as views
 from ui.scenarios import scenario_form
 
 filters = common.page_setup("Scenarios")
@@ -29,23 +30,23 @@ if filters is not None:
             except (planning.PlanningError, ValueError) as e:
                 st.error(common.escape(e))
 
-    saved = sc.list_scenarios(common.con())
+    v = common.version()  # again: a scenario saved above is a new data version
+    saved = common.cached_read(v, "analytics.planning.scenarios:list_scenarios")
     if saved.empty:
         st.info("No scenario saved yet: build one above. The comparison always includes the baseline plan.")
         st.stop()
-    recommended = sc.recommended_scenario(common.con())
+    recommended = common.cached_read(v, "analytics.planning.scenarios:recommended_scenario")
     st.dataframe(common.tidy(saved, 3), hide_index=True, width="stretch")
     names = saved["name"].tolist()
     chosen = st.multiselect("Compare (up to 4) against the baseline", names, default=names[:2],
                             max_selections=4, key="sc_compare")
     if chosen:
         with st.spinner("Comparing…"):
-            table = sc.compare_scenarios(common.con(), chosen)
+            table = views.comparison(v, tuple(chosen))
         st.dataframe(common.tidy(table, 3), hide_index=True, width="stretch")
         common.downloads("scenario_comparison", table, key="sc_cmp")
-        base = sc.run_scenario(common.con(), as_of, 18, None)
         for name in chosen:
-            diff = sc.scenario_month_diff(sc.load_scenario(common.con(), name), base)
+            diff = views.month_diff(v, as_of, name)
             with st.expander(f"Where '{common.escape(name)}' differs from the baseline ({len(diff)} family-months)"):
                 st.dataframe(common.tidy(diff), hide_index=True, width="stretch")
     c1, c2 = st.columns([2, 1])

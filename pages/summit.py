@@ -17,7 +17,7 @@ if present:
 st.title("S&OP summit")
 if common.require_data():
     v, con = common.version(), common.con()
-    past = summit.list_summits(con)
+    past = common.cached_read(v, "analytics.summit:list_summits")  # cached per data version, like every read here
     c1, c2, c3 = st.columns([3, 1, 1])
     labels = {int(r["summit_id"]): f"{r['title']} ({r['month']:%B %Y}, as of {r['as_of']})" for r in past.to_dict("records")}
     if "_sm_new_id" in st.session_state:  # a summit just started: select it (before the widget exists)
@@ -42,7 +42,7 @@ if common.require_data():
     if chosen is None:
         st.info("No summit yet: start one. It freezes the data so the meeting can be reopened as it was.")
         st.stop()
-    s = summit.load_summit(con, int(chosen))
+    s = common.cached_read(v, "analytics.summit:load_summit", int(chosen))  # frozen: only a new version reloads
     st.caption(f"Frozen {s.created_at:%Y-%m-%d %H:%M} · data as of {s.as_of} · statistical forecast "
                f"{s.versions.get('statistical_snapshot')} · consensus {s.versions.get('consensus_snapshot')} · "
                f"plan: {common.escape(s.versions['plan'].get('name') or s.versions['plan'].get('kind'))}")

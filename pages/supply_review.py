@@ -3,7 +3,7 @@ rough-cut capacity with fixes, the inventory policy, and saved plan versions."""
 
 import streamlit as st
 
-from analytics import charts, planning
+from analytics import planning
 from ui import auth, common, supply
 
 filters = common.page_setup("Supply review")
@@ -44,54 +44,58 @@ if filters is not None:
     for note in plan.notes:
         st.caption(common.escape(note))
 
-    lines = supply.filtered_lines(plan, filters)
-    plan_tab, cap_tab, policy_tab, versions_tab = st.tabs(["Plan", "Capacity", "Inventory policy", "Versions & export"])
+    key = (v, as_of, horizon, policy, strategy, settings)  # what the plan and every view of it depend on
+    plan_tab, cap_tab, policy_tab, versions_tab = st.tabs(["Plan", "Capacity", "Inventory policy", "Versions & export"],
+                                                          key="sr_tab", on_change="rerun")
     with plan_tab:
-        level = st.radio("Show", ["family", "sku"], horizontal=True, key="sr_level", format_func=str.capitalize)
-        names = sorted(lines[level].unique())
-        name = st.selectbox(level.capitalize(), ["(all selected)", *names], key=f"sr_pick_{level}")
-        part = lines if name == "(all selected)" else lines[lines[level] == name]
-        cols = ["demand", "production", "open_receipts", "projected_inventory", "safety_stock", "shortfall", "load_hours"]
-        monthly = part.groupby("period", as_index=False)[cols].sum()
-        st.plotly_chart(charts.supply_plan_figure(monthly, f"{strategy.capitalize()} plan: {name}"), width="stretch")
-        st.dataframe(common.tidy(part), hide_index=True, width="stretch")
-        common.downloads(f"plan_{strategy}", part, key="sr_lines")
+        if plan_tab.open:  # only the open tab is computed and sent
+            levels = ["family", "sku"]
+            level = st.radio("Show", levels, horizontal=True, format_func=str.capitalize,
+                             **common.kept("sr_level", levels))
+            options = [supply.ALL, *supply.names(*key, filters, level)]
+            name = st.selectbox(level.capitalize(), options, **common.kept(f"sr_pick_{level}", options))
+            view = supply.plan_view(*key, filters, level, name)
+            st.plotly_chart(view.figure, width="stretch")
+            st.dataframe(view.table, hide_index=True, width="stretch")
+            common.downloads(f"plan_{strategy}", view.lines, key="sr_lines")
     with cap_tab:
-        load = planning.capacity_load(plan)
-        if filters.work_centers:
-            load = load[load["work_center"].isin(filters.work_centers)]
-        st.plotly_chart(charts.capacity_heatmap(load), width="stretch")
-        over = load[load["overloaded"]]
-        st.write(f"{len(over)} overloaded work-center months." if len(over) else "No work center is overloaded.")
-        if len(over):
-            st.dataframe(common.tidy(over[["work_center", "period", "load_hours", "available_hours", "utilisation",
-                                           "top_contributors"]], 2), hide_index=True, width="stretch")
-            st.subheader("Suggested fixes")
-            st.dataframe(common.tidy(planning.capacity_fixes(plan, load)), hide_index=True, width="stretch")
+        if cap_tab.open:
+            cap = supply.capacity_view(*key, filters.work_centers)
+            st.plotly_chart(cap.figure, width="stretch")
+            n_over = len(cap.overloaded)
+            st.write(f"{n_over} overloaded work-center months." if n_over else "No work center is overloaded.")
+            if n_over:
+                st.dataframe(cap.overloaded, hide_index=True, width="stretch")
+                st.subheader("Suggested fixes")
+                st.dataframe(cap.fixes, hide_index=True, width="stretch")
     with policy_tab:
-        ss = supply.safety(v, as_of, policy)
-        st.markdown("**Safety stock** = z(service level) × σ(lag-1 forecast error) × √(lead time in months); "
-                    "**reorder point** = mean monthly demand × lead time + safety stock. Service level by ABC class "
-                    "(A 98%, B 95%, C 90%): ABC by revenue of the last 12 months, XYZ by demand variability.")
-        if filters.families:
-            ss = ss[ss["family"].isin(filters.families)]
-        st.dataframe(common.tidy(ss, 2), hide_index=True, width="stretch")
-        common.downloads("safety_stock", ss, key="sr_ss")
+        if policy_tab.open:
+            ss = supply.safety(v, as_of, policy)
+            st.markdown("**Safety stock** = z(service level) × σ(lag-1 forecast error) × √(lead time in months); "
+                        "**reorder point** = mean monthly demand × lead time + safety stock. Service level by ABC "
+                        "class (A 98%, B 95%, C 90%): ABC by revenue of the last 12 months, XYZ by demand variability.")
+            if filters.families:
+                ss = ss[ss["family"].isin(filters.families)]
+            st.dataframe(common.tidy(ss, 2), hide_index=True, width="stretch")
+            common.downloads("safety_stock", ss, key="sr_ss")
     with versions_tab:
-        with st.form("sr_save"):
-            plan_name = st.text_input("Save this plan as", value=f"{strategy} {as_of:%Y-%m}", max_chars=80)
-            author = st.text_input("Author", value=auth.display_name(), max_chars=80)
-            if not auth.can("plan"):
-                auth.explain_refusal("plan")
-            if st.form_submit_button("Save plan version", disabled=not auth.can("plan")):
-                try:
-                    planning.save_plan(common.db_path(), plan, plan_name, author or "planner", user=auth.user())
-                    st.success(f"Saved '{common.escape(plan_name)}'.")
-                except (planning.PlanningError, ValueError) as e:
-                    st.error(common.escape(e))
-        st.dataframe(planning.list_plans(common.con()), hide_index=True, width="stretch")
-        c1, c2, _ = st.columns([1, 1, 4])
-        c1.download_button("⬇ Plan (Excel)", lambda: planning.export_plan_excel(plan), f"plan_{strategy}_{as_of}.xlsx",
-                           common.XLSX_MIME, key="sr_xlsx", on_click="ignore")
-        c2.download_button("⬇ Plan (CSV)", lambda: planning.export_plan_csv(plan), f"plan_{strategy}_{as_of}.csv",
-                           "text/csv", key="sr_csv", on_click="ignore")
+        if versions_tab.open:
+            with st.form("sr_save"):
+                plan_name = st.text_input("Save this plan as", value=f"{strategy} {as_of:%Y-%m}", max_chars=80)
+                author = st.text_input("Author", value=auth.display_name(), max_chars=80)
+                if not auth.can("plan"):
+                    auth.explain_refusal("plan")
+                if st.form_submit_button("Save plan version", disabled=not auth.can("plan")):
+                    try:
+                        planning.save_plan(common.db_path(), plan, plan_name, author or "planner", user=auth.user())
+                        st.success(f"Saved '{common.escape(plan_name)}'.")
+                    except (planning.PlanningError, ValueError) as e:
+                        st.error(common.escape(e))
+            # common.version() again: a plan saved just above is a new data version, listed at once
+            st.dataframe(common.cached_read(common.version(), "analytics.planning:list_plans"), hide_index=True,
+                         width="stretch")
+            c1, c2, _ = st.columns([1, 1, 4])
+            c1.download_button("⬇ Plan (Excel)", lambda: planning.export_plan_excel(plan), f"plan_{strategy}_{as_of}.xlsx",
+                               common.XLSX_MIME, key="sr_xlsx", on_click="ignore")
+            c2.download_button("⬇ Plan (CSV)", lambda: planning.export_plan_csv(plan), f"plan_{strategy}_{as_of}.csv",
+                               "text/csv", key="sr_csv", on_click="ignore")

@@ -41,8 +41,7 @@ def con() -> duckdb.DuckDBPyConnection:
 def require_data() -> bool:
     """Show a clear message (not a traceback) when the database is missing or unreadable."""
     try:
-        c = con()
-        if kpis.default_as_of(c) is None:
+        if as_of_default(version()) is None:  # cached per data version; a read error is raised, never cached
             st.info("The database holds no data yet. Import your files on the **Import data** page, "
                     "or build the demo company: `python -m analytics demo`.")
             return False
@@ -130,12 +129,39 @@ def cached_read(data_version: tuple, func: str, *args, **kwargs):
     return getattr(importlib.import_module(module), name)(con(), *args, **kwargs)
 
 
-@st.cache_data(ttl=3600, max_entries=64, show_spinner=False)
+@st.cache_resource(ttl=3600, max_entries=128, show_spinner=False)
 def cached_figure(func: str, *args, **kwargs):
-    """A plotly figure from ``analytics.charts`` built once per distinct input (building one costs ~0.1 s)."""
+    """A plotly figure from ``analytics.charts`` built once per distinct input (building one costs ~0.1 s).
+
+    Held as one shared object (st.cache_resource), not pickled: st.cache_data unpickles a fresh copy on every
+    read, and unpickling a plotly Figure validates it all over again (~15 ms). st.plotly_chart only reads the
+    figure, so callers pass it straight on and never change it."""
     from analytics import charts
 
     return getattr(charts, func)(*args, **kwargs)
+
+
+@st.cache_resource(ttl=3600, max_entries=128, show_spinner=False)
+def cached_read_figure(data_version: tuple, chart: str, func: str, *args, chart_args: tuple = (), **kwargs):
+    """``charts.<chart>(cached_read(data_version, func, *args, **kwargs), *chart_args)``, built once per data
+    version and question.
+
+    The cache key is the question (a few small values), not the frame the figure is drawn from: hashing a
+    frame for :func:`cached_figure` costs more than reading the figure. Shared like :func:`cached_figure`."""
+    from analytics import charts
+
+    return getattr(charts, chart)(cached_read(data_version, func, *args, **kwargs), *chart_args)
+
+
+@st.cache_resource(ttl=3600, max_entries=128, show_spinner=False)
+def cached_chart(key: tuple, chart: str, _args: tuple = (), _kwargs: dict | None = None):
+    """``charts.<chart>(*_args, **_kwargs)`` built once per ``key``, shared like :func:`cached_figure`.
+
+    The inputs are not hashed (names with a leading underscore): ``key`` must name everything they depend on,
+    typically the data version and what the page asked for (for frames read through :func:`cached_read`)."""
+    from analytics import charts
+
+    return getattr(charts, chart)(*_args, **(_kwargs or {}))
 
 
 # ---------------------------------------------------------------- page frame
@@ -186,6 +212,23 @@ def sidebar_filters() -> Filters:
         as_of = as_of_default(version())
         st.caption(f"Data as of **{as_of}** · database `{db_path().name}`")
     return Filters.from_lists(**chosen)
+
+
+def kept(key: str, options: list) -> dict:
+    """Widget arguments (key, on_change) for a widget inside a lazy tab, whose choice survives while the tab is
+    closed: ``st.radio(label, options, **kept("xx_key", options))``.
+
+    Streamlit forgets a widget's value after a run that did not draw it (as with a page change, see
+    :func:`sidebar_filters`); a choice the user makes is also kept under ``_keep_<key>`` and put back when the
+    widget is drawn again, if it is still one of the options."""
+    keep = f"_keep_{key}"
+    if key not in st.session_state and keep in st.session_state and st.session_state[keep] in options:
+        st.session_state[key] = st.session_state[keep]
+    return {"key": key, "on_change": _remember, "args": (key,)}
+
+
+def _remember(key: str) -> None:
+    st.session_state[f"_keep_{key}"] = st.session_state[key]
 
 
 _MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
@@ -245,6 +288,20 @@ def verdicts(sentences: list[str], show_better: bool = True) -> None:
 
 
 PCT = {c: st.column_config.NumberColumn(format="percent") for c in ("accuracy", "bias", "fva", "wmape", "smape")}
+
+
+def arrow_table(df: pd.DataFrame):
+    """``df`` as the Arrow table st.dataframe would make of it (same bytes on the wire, same look).
+
+    For display tables that are cached and shown on every view: st.dataframe serialises a pyarrow.Table
+    directly, so the pandas -> Arrow conversion (~10 ms for a few thousand rows) is paid once, not per view.
+    A frame Arrow cannot take as it is stays a frame (st.dataframe then applies its own fixes)."""
+    import pyarrow as pa
+
+    try:
+        return pa.Table.from_pandas(df)
+    except (pa.ArrowException, OverflowError):
+        return df
 
 
 def tidy(df: pd.DataFrame, decimals: int = 1) -> pd.DataFrame:

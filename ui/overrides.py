@@ -8,16 +8,18 @@ import pandas as pd
 import streamlit as st
 
 from analytics import demand
-from ui import auth
+from ui import auth, common
 from ui.common import escape
 
 
-def override_form(con, db_path, level: str, key: str, as_of: date) -> None:
+def override_form(con, db_path, level: str, key: str, as_of: date, data_version: tuple) -> None:
+    """``con`` and ``data_version``: the page run's reader and its data version (reads are cached on it)."""
     start_from = st.radio("Start from", ["newest", "consensus", "statistical"], horizontal=True, key="wb_ovr_base",
                           help="newest: the latest of the consensus and the statistical run (a new monthly run "
                                "restarts the consensus); consensus: carry last month's consensus forward.")
     base_source = None if start_from == "newest" else start_from
-    base = demand.base_forecast(con, key, level, as_of, start_from=base_source)
+    base = common.cached_read(data_version, "analytics.demand:base_forecast", key, level, as_of,
+                              start_from=base_source)
     if base.empty:
         st.info("There is no consensus or statistical forecast to start from: run the statistical forecast first.")
         return

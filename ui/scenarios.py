@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics.planning import scenarios as sc
+from ui import common
 from ui.common import escape
 
 
@@ -64,3 +65,25 @@ def scenario_form(options: dict[str, list[str]], disabled: bool = False) -> sc.S
     except (ValueError, TypeError) as e:
         st.error(escape(e))
         return None
+
+
+# ---------------------------------------------------------------- cached comparisons (keyed on the data version)
+# Saving or marking a scenario writes the database, which is a new data version: nothing here goes stale.
+
+
+@st.cache_resource(ttl=3600, max_entries=8, show_spinner=False)
+def baseline(data_version: tuple, as_of) -> sc.ScenarioResult:
+    """The plan with no changes (18 months from ``as_of``), made once per data version and shared: read only."""
+    return sc.run_scenario(common.con(), as_of, 18, None)
+
+
+@st.cache_data(ttl=3600, max_entries=32, show_spinner=False)
+def comparison(data_version: tuple, names: tuple[str, ...]) -> pd.DataFrame:
+    """:func:`analytics.planning.scenarios.compare_scenarios` of saved scenarios, one row per KPI."""
+    return sc.compare_scenarios(common.con(), list(names))
+
+
+@st.cache_data(ttl=3600, max_entries=64, show_spinner=False)
+def month_diff(data_version: tuple, as_of, name: str) -> pd.DataFrame:
+    """Where a saved scenario differs from :func:`baseline` (grain: family x month)."""
+    return sc.scenario_month_diff(sc.load_scenario(common.con(), name), baseline(data_version, as_of))

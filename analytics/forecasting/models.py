@@ -61,8 +61,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from scipy import stats
-from scipy.signal import lfilter
+from scipy.special import ndtri  # = scipy.stats.norm.ppf; scipy.stats and scipy.signal cost ~1 s to import
 
 __all__ = [
     "ARIMA",
@@ -107,7 +106,7 @@ def _as_history(y: ArrayLike) -> np.ndarray:
 
 @lru_cache(maxsize=32)
 def _z(level: int) -> float:
-    return float(stats.norm.ppf(0.5 + level / 200.0))
+    return float(ndtri(0.5 + level / 200.0))
 
 
 def _normal_bounds(mean: np.ndarray, sigma_h: np.ndarray, levels: Sequence[int]) -> Bounds:
@@ -981,6 +980,8 @@ SES_ALPHA_BOUNDS = (1e-4, 1.0 - 1e-4)
 
 def _ses_levels(x: np.ndarray, alpha: float) -> np.ndarray:
     """SES levels l_t = alpha x_t + (1 - alpha) l_{t-1}, initial level l_{-1} = x_0 (known, not estimated)."""
+    from scipy.signal import lfilter  # here: the dashboard's pages import this module but never fit a model
+
     return lfilter([alpha], [1.0, alpha - 1.0], x, zi=[(1.0 - alpha) * x[0]])[0]
 
 

@@ -45,8 +45,6 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
-from scipy.optimize import linprog
 
 from analytics.planning.common import PlanningError, as_date, check_non_negative, days_in_month, ts
 from analytics.planning.inputs import PlanInputs
@@ -435,6 +433,9 @@ def optimised_plan(inputs: PlanInputs, settings: PlanSettings | None = None, tim
     Raises PlanningError when the settings allow no plan (e.g. no capacity for demand while backorders are
     not allowed) or the solver fails, with the reason.
     """
+    import scipy.sparse as sp  # here, not at the top: importing scipy.optimize costs ~0.4 s, and the pages that
+    from scipy.optimize import linprog  # only read plans (summit, scenarios listed) should not pay it
+
     started = time.perf_counter()
     settings = settings or PlanSettings()
     g = _grid(inputs)

@@ -121,6 +121,30 @@ def test_supply_review_every_strategy(app_db):
         assert at.metric[0].label == "Total cost"
 
 
+def test_supply_review_draws_the_open_tab_and_keeps_its_choices(app_db):
+    """Only the open tab is computed and sent; a choice made in a tab survives a visit to another tab."""
+    at = run_page("pages/supply_review.py")
+    assert not at.exception
+    assert len(at.get("plotly_chart")) == 1  # the plan figure only: no capacity heatmap yet
+    at.radio(key="sr_level").set_value("sku")
+    at.run()
+    sku = at.selectbox(key="sr_pick_sku").options[1]
+    at.selectbox(key="sr_pick_sku").set_value(sku)
+    at.run()
+    table = at.dataframe[0].value
+    assert len(table) and set(table["sku"]) == {sku}  # the table follows the pick
+
+    at.session_state["sr_tab"] = "Capacity"
+    at.run()
+    assert not at.exception
+    assert "sr_level" not in at.session_state  # the plan tab's widgets were not drawn
+    assert any("overloaded" in m.value or "No work center" in m.value for m in at.markdown)
+
+    at.session_state["sr_tab"] = "Plan"
+    at.run()
+    assert at.radio(key="sr_level").value == "sku" and at.selectbox(key="sr_pick_sku").value == sku
+
+
 def _submit(at: AppTest, label: str) -> None:
     next(b for b in at.button if b.label == label).click()
     at.run()
