@@ -16,9 +16,10 @@ to app.py, is waited for). With --nav click a session opens the app once by its 
 pages with the sidebar links (one Streamlit session, no reload of the app's JavaScript: lighter on the browser),
 timed from the click.
 
-Browsers or the protocol (--browsers K): a fresh Chromium tab of this app costs the browser about 8 CPU seconds
-(Streamlit's 10 MB of JavaScript, plotly's 4.7 MB of it, then drawing), so 25 tabs opened at once on the same 2 cores
-need more than 100 s of both cores before the server matters: at N = 25 the figures measure Chromium, not the app.
+Browsers or the protocol (--browsers K): a fresh Chromium tab of this app costs the machine about 4 CPU seconds
+(a bare Streamlit app 1.6: its 10 MB of JavaScript), and more each when several open at once: 25 at once took 173 CPU
+seconds, the slowest drawn after 82 s (benchmarks/browser_tab_cost.py). At N = 25 on the same 2 cores the figures
+measure Chromium, not the app.
 With --browsers K only K sessions are Chromium tabs (timed to fully drawn, as above); the other N - K speak
 Streamlit's own websocket protocol, as the browser's JavaScript does: the server opens a real session for each, runs
 each page's script and sends every element, and the time is from asking for the page to the end of its script run
@@ -61,6 +62,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -88,11 +90,17 @@ OBSERVER_JS = """(() => {
   const watch = (app) => {
     if (seen.has(app)) return;
     seen.add(app);
-    new MutationObserver(() => {
-      const state = app.getAttribute('data-test-script-state');
-      if (state === 'running') { window.__stRuns += 1; window.__stStarts.push(performance.now()); }
-      if (state === 'notRunning') window.__stDone = performance.now();
-    }).observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+    // One callback can carry several changes (a cached page's run can start and end within one batch): the
+    // value each change set is the next record's old value, and the attribute's current value for the last.
+    new MutationObserver((records) => {
+      const now = performance.now();
+      const values = records.slice(1).map(r => r.oldValue);
+      values.push(app.getAttribute('data-test-script-state'));
+      for (const state of values) {
+        if (state === 'running') { window.__stRuns += 1; window.__stStarts.push(now); }
+        if (state === 'notRunning') window.__stDone = now;
+      }
+    }).observe(app, {attributes: true, attributeOldValue: true, attributeFilter: ['data-test-script-state']});
     if (app.getAttribute('data-test-script-state') === 'running') {
       window.__stRuns += 1;
       window.__stStarts.push(performance.now());
@@ -105,14 +113,18 @@ OBSERVER_JS = """(() => {
 })();"""
 
 # Fully rendered: false, or the time since navigation start (ms), the number of script runs so far, when the first
-# run of this load started and when the last one finished (ms since navigation start). With an argument {runs, t0} (a click in the navigation
-# at page time t0 when `runs` script runs had started), only a new run counts.
+# run of this load started and when the last one finished (ms since navigation start). With an argument
+# {runs, t0, title} (a click in the navigation at page time t0 when `runs` script runs had started), only a new run
+# counts, or the clicked page's title on screen (a run too quick for the page to show "running" is not missed: the
+# pages a session clicks through always differ from the one it is on, so the old title cannot pass).
 RENDERED_JS = """(after) => {
-  if (after && ((window.__stRuns || 0) <= after.runs || !(window.__stDone > after.t0))) return false;
+  const h1 = document.querySelector("[data-testid='stMain'] h1");
+  if (after && ((window.__stRuns || 0) <= after.runs || !(window.__stDone > after.t0))
+      && !(after.title && h1 && h1.innerText.trim().startsWith(after.title))) return false;
   const app = document.querySelector("[data-testid='stApp']");
   if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
   if (document.querySelector("[data-testid='stSkeleton'], [data-testid='stSpinner'], [data-stale='true']")) return false;
-  if (!document.querySelector("[data-testid='stMain'] h1")) return false;
+  if (!h1) return false;
   const shown = (e) => e.getClientRects().length > 0 && !e.closest('details:not([open])');  // not in a closed expander
   for (const c of document.querySelectorAll("[data-testid='stPlotlyChart']"))
     if (shown(c) && !c.querySelector('.main-svg')) return false;
@@ -420,13 +432,42 @@ async def load_page(page, ctx: Context, load: Load, problems: list[str], click: 
     problems.clear()
     deadline = load.start + ctx.args.timeout
     try:
+        async with asyncio.timeout(ctx.args.timeout + 30):  # a browser call that never answers is an error too
+            await _load_page(page, ctx, load, deadline, click)
+    except TimeoutError:
+        load.errors.append(f"the browser did not answer within {ctx.args.timeout + 30:.0f} s")
+    except PlaywrightError as e:
+        load.errors.append(f"browser: {str(e).splitlines()[0][:200]}")
+    if not load.end:
+        load.end = time.perf_counter()
+    try:
+        async with asyncio.timeout(30):
+            seen_page = await page.evaluate(INSPECT_JS)
+    except (PlaywrightError, TimeoutError) as e:
+        seen_page = {"exceptions": [], "errors": [], "dialogs": [], "h1": None}
+        load.errors.append(f"cannot inspect the page: {str(e).splitlines()[0][:200] if str(e) else 'timeout'}")
+    load.errors += [f"exception: {t[:200]}" for t in seen_page["exceptions"]]
+    load.errors += [f"connection: {t[:200]}" for t in seen_page["dialogs"]]
+    design = ctx.by_design.get(load.path)
+    if design is not None:
+        load.errors += [f"st.error: {t[:200]}" for t in seen_page["errors"] if t not in design and "WORSE" not in t]
+    if load.seconds is not None and not (seen_page["h1"] or "").startswith(load.title):
+        load.errors.append(f"title {seen_page['h1']!r}, expected {load.title!r}")
+    load.errors += problems
+    return load
+
+
+async def _load_page(page, ctx: Context, load: Load, deadline: float, click: bool) -> None:
+    from playwright.async_api import Error as PlaywrightError
+
+    try:
         after = None
         if click:
             runs = await page.evaluate("() => window.__stRuns || 0")
             t0 = await page.evaluate(CLICK_JS, load.path)
             if t0 is None:
                 raise RuntimeError(f"no navigation link to /{load.path}")
-            after = {"runs": runs, "t0": t0}
+            after = {"runs": runs, "t0": t0, "title": load.title}
         else:
             resp = await page.goto(f"{ctx.base}/{load.path}", wait_until="commit", timeout=ctx.args.timeout * 1000)
             if resp is not None and resp.status >= 400:
@@ -442,22 +483,6 @@ async def load_page(page, ctx: Context, load: Load, problems: list[str], click: 
         load.errors.append("timeout" if "Timeout" in str(e) else f"browser: {str(e).splitlines()[0][:200]}")
     except RuntimeError as e:
         load.errors.append(str(e))
-    if not load.end:
-        load.end = time.perf_counter()
-    try:
-        seen_page = await page.evaluate(INSPECT_JS)
-    except PlaywrightError as e:
-        seen_page = {"exceptions": [], "errors": [], "dialogs": [], "h1": None}
-        load.errors.append(f"cannot inspect the page: {str(e).splitlines()[0][:200]}")
-    load.errors += [f"exception: {t[:200]}" for t in seen_page["exceptions"]]
-    load.errors += [f"connection: {t[:200]}" for t in seen_page["dialogs"]]
-    design = ctx.by_design.get(load.path)
-    if design is not None:
-        load.errors += [f"st.error: {t[:200]}" for t in seen_page["errors"] if t not in design and "WORSE" not in t]
-    if load.seconds is not None and not (seen_page["h1"] or "").startswith(load.title):
-        load.errors.append(f"title {seen_page['h1']!r}, expected {load.title!r}")
-    load.errors += problems
-    return load
 
 
 async def new_tab(browser, ctx: Context, problems: list[str]):
@@ -928,6 +953,9 @@ def print_scenario(r: dict) -> None:
 async def main_async(args) -> list[dict]:
     from playwright.async_api import async_playwright
 
+    # kill -USR1 <pid>: print where every session is waiting (for a run that seems stuck)
+    asyncio.get_running_loop().add_signal_handler(
+        signal.SIGUSR1, lambda: [t.print_stack(limit=20, file=sys.stderr) for t in asyncio.all_tasks()])
     src = Path(args.db) if args.db else DEFAULT_DB
     if not args.db:
         build_demo(src)
