@@ -50,10 +50,11 @@ if filters is not None:
     with plan_tab:
         if plan_tab.open:  # only the open tab is computed and sent
             levels = ["family", "sku"]
-            level = st.radio("Show", levels, horizontal=True, format_func=str.capitalize,
+            label = {"family": "Family", "sku": "SKU"}
+            level = st.radio("Show", levels, horizontal=True, format_func=label.get,
                              **common.kept("sr_level", levels))
             options = [supply.ALL, *supply.names(*key, filters, level)]
-            name = st.selectbox(level.capitalize(), options, **common.kept(f"sr_pick_{level}", options))
+            name = st.selectbox(label[level], options, **common.kept(f"sr_pick_{level}", options))
             view = supply.plan_view(*key, filters, level, name)
             st.plotly_chart(view.figure, width="stretch")
             st.dataframe(view.table, hide_index=True, width="stretch")
