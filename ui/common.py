@@ -130,24 +130,14 @@ def cached_read(data_version: tuple, func: str, *args, **kwargs):
 
 
 @st.cache_resource(ttl=3600, max_entries=128, show_spinner=False)
-def cached_figure(func: str, *args, **kwargs):
-    """A plotly figure from ``analytics.charts`` built once per distinct input (building one costs ~0.1 s).
-
-    Held as one shared object (st.cache_resource), not pickled: st.cache_data unpickles a fresh copy on every
-    read, and unpickling a plotly Figure validates it all over again (~15 ms). st.plotly_chart only reads the
-    figure, so callers pass it straight on and never change it."""
-    from analytics import charts
-
-    return getattr(charts, func)(*args, **kwargs)
-
-
-@st.cache_resource(ttl=3600, max_entries=128, show_spinner=False)
 def cached_read_figure(data_version: tuple, chart: str, func: str, *args, chart_args: tuple = (), **kwargs):
     """``charts.<chart>(cached_read(data_version, func, *args, **kwargs), *chart_args)``, built once per data
     version and question.
 
     The cache key is the question (a few small values), not the frame the figure is drawn from: hashing a
-    frame for :func:`cached_figure` costs more than reading the figure. Shared like :func:`cached_figure`."""
+    frame costs more than reading the figure. Held as one shared object (st.cache_resource), not pickled:
+    st.cache_data unpickles a fresh copy on every read, and unpickling a plotly Figure validates it all over
+    again (~15 ms). st.plotly_chart only reads the figure, so callers pass it straight on and never change it."""
     from analytics import charts
 
     return getattr(charts, chart)(cached_read(data_version, func, *args, **kwargs), *chart_args)
@@ -155,7 +145,7 @@ def cached_read_figure(data_version: tuple, chart: str, func: str, *args, chart_
 
 @st.cache_resource(ttl=3600, max_entries=128, show_spinner=False)
 def cached_chart(key: tuple, chart: str, _args: tuple = (), _kwargs: dict | None = None):
-    """``charts.<chart>(*_args, **_kwargs)`` built once per ``key``, shared like :func:`cached_figure`.
+    """``charts.<chart>(*_args, **_kwargs)`` built once per ``key``, shared like :func:`cached_read_figure`.
 
     The inputs are not hashed (names with a leading underscore): ``key`` must name everything they depend on,
     typically the data version and what the page asked for (for frames read through :func:`cached_read`)."""
