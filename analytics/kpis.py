@@ -145,6 +145,15 @@ SPECS: dict[str, KpiSpec] = {
             (("production", "actual_end"),), PRODUCT_DIMS, 4.0, 1.5, "work_orders_finished", tile=False,
         ),
         KpiSpec(
+            "production_cycle_time_p90_days", "Production cycle time (90th percentile)", DAYS, False,
+            "90th percentile of actual_end minus actual_start, in days, over finished work orders "
+            "(linear interpolation between order statistics).",
+            "Work orders with actual_end in the range.",
+            "-", "Number of finished work orders.",
+            "Open work orders and work orders without actual_start.",
+            (("production", "actual_end"),), PRODUCT_DIMS, 8.0, 2.0, "work_orders_finished", tile=False,
+        ),
+        KpiSpec(
             "inventory_turns", "Inventory turnover", TURNS, True,
             "COGS / average inventory value x 365 / days in range. COGS = delivered quantity x unit_cost for "
             "deliveries with ship_date in the range; average inventory value = mean over the inventory snapshot "
@@ -353,6 +362,8 @@ SIMPLE_SOURCES: dict[str, dict] = {
             "production_cycle_time_mean_days": ("sum(f.actual_end - f.actual_start)", "count(*)", None),
             "production_cycle_time_median_days": (
                 "NULL", "count(*)", "quantile_cont(f.actual_end - f.actual_start, 0.5)"),
+            "production_cycle_time_p90_days": (
+                "NULL", "count(*)", "quantile_cont(f.actual_end - f.actual_start, 0.9)"),
         },
     },
     # grain: one row per work order, event = planned_end

@@ -55,6 +55,9 @@ def test_production_and_capacity_kpis_march(tiny_con):
     # Finished in March: W1 4 days, W2 12 days, W4 10 days (ended 03-02) -> mean 26/3, median 10. W3 is open.
     assert v["production_cycle_time_mean_days"]["value"] == pytest.approx(26 / 3)
     assert v["production_cycle_time_median_days"]["value"] == pytest.approx(10)
+    # p90: sorted 4, 10, 12; position 0.9 x 2 = 1.8 -> 10 + 0.8 x (12 - 10) = 11.6.
+    assert v["production_cycle_time_p90_days"]["value"] == pytest.approx(11.6)
+    assert v["production_cycle_time_p90_days"]["denominator"] == 3
     # Due in March: W1 min(90,100)=90, W2 50, W3 open 0 -> 140 / (100 + 50 + 40) = 140/190.
     assert v["plan_adherence"]["value"] == pytest.approx(140 / 190)
     # Load: W1 90 x 0.5 + W2 50 x 1.0 = 95 h on W1 (100 h), W4 80 x 0.25 = 20 h on W2 (40 h) -> 115 / 140.
