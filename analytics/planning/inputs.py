@@ -281,9 +281,10 @@ def plan_inputs(
         demand["backlog"] = 0.0
     demand["backlog"] = demand["backlog"].fillna(0.0).astype(float)
 
-    stock = _on_hand(con, as_of).set_index("sku")
-    products["on_hand"] = products["sku"].map(stock["on_hand"]).astype(float)
-    products["inventory_date"] = products["sku"].map(stock["inventory_date"])
+    # A merge, not Series.map: with no inventory rows the empty lookup's dtypes cannot be cast (pandas 3).
+    stock = _on_hand(con, as_of)
+    products = products.merge(stock, on="sku", how="left")
+    products["on_hand"] = pd.to_numeric(products["on_hand"], errors="coerce").astype(float)
     missing = int(products["on_hand"].isna().sum())
     if missing:
         notes.append(f"{missing} SKUs have no inventory snapshot on or before {as_of}: on hand 0.")
