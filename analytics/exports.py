@@ -30,15 +30,35 @@ def to_csv_bytes(df: pd.DataFrame) -> bytes:
     return safe_frame(df).to_csv(index=False).encode("utf-8-sig")
 
 
-def to_excel_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
-    """One workbook, one sheet per frame (sheet names cut to Excel's 31 characters)."""
+def to_excel_bytes(sheets: dict[str, pd.DataFrame], human: bool = False) -> bytes:
+    """One workbook, one sheet per frame (sheet names cut to Excel's 31 characters).
+
+    ``human=True`` (packs for people): headers and number formats from ``analytics.presentation`` (the numbers
+    stay numbers, only their look is set); the default keeps machine names, like the CSV downloads."""
+    from analytics import presentation
+
     buf = io.BytesIO()
     # strings_to_formulas=False: xlsxwriter would otherwise turn "=..." text into live formulas.
     with pd.ExcelWriter(buf, engine="xlsxwriter", engine_kwargs={"options": {"strings_to_formulas": False}}) as xw:
         for name, df in sheets.items():
+            specs = None
+            if human:
+                df, specs = presentation.human_frame(df)
             frame = safe_frame(df)
             for col in frame.columns:
                 if isinstance(frame[col].dtype, pd.DatetimeTZDtype):
                     frame[col] = frame[col].dt.tz_localize(None)
-            frame.to_excel(xw, sheet_name=str(name)[:31] or "data", index=False)
+            sheet = str(name)[:31] or "data"
+            frame.to_excel(xw, sheet_name=sheet, index=False)
+            if specs:
+                ws = xw.sheets[sheet]
+                for i, spec in enumerate(specs.values()):
+                    fmt = presentation.excel_format(spec)
+                    cell = xw.book.add_format({"num_format": fmt}) if fmt else None
+                    width = max(10, min(60, len(str(frame.columns[i])) + 2))
+                    ws.set_column(i, i, width, cell)
+                    if spec.kind in presentation.DATE_KINDS:  # pandas gives date cells a format of their own
+                        for r, v in enumerate(pd.to_datetime(frame.iloc[:, i], errors="coerce"), start=1):
+                            if not pd.isna(v):
+                                ws.write_datetime(r, i, v.to_pydatetime(), cell)
     return buf.getvalue()

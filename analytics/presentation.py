@@ -1,0 +1,539 @@
+"""The one presentation layer for tables: each machine column's human label, unit and format kind.
+
+Like dbt's column ``meta`` or a semantic layer: analytics frames keep machine names (``money_impact``,
+``fill_rate``) and full precision; every table a person sees (the pages through ``ui.tables.show_table``, the
+summit screen, the HTML and Excel packs) reads its header and number format from here, so the same column reads
+the same everywhere. CSV downloads keep the machine names.
+
+Format kinds (the value as stored -> as shown; the same rules as the KPI tiles, ``kpis.format_value``):
+
+- ``percent``: a fraction 0-1 -> ``72.9%`` (one decimal, like the tiles)
+- ``pts``: a change of a fraction -> ``+2.5 pts``
+- ``money``: currency amounts -> ``3,056,167``, negatives in brackets ``(50,076)`` (accounting style)
+- ``units``: product units, whole -> ``1,234`` (units of a discrete product are whole)
+- ``count``: a count of things (orders, rows, requests) -> ``1,234``
+- ``days`` / ``hours`` / ``decimal``: ``12.3`` (one decimal unless the column says otherwise), the unit in the header
+- ``score``: a signed whole score such as NPS -> ``+12``, ``0``, ``-5`` (no sign on zero)
+- ``date`` ``2026-10-31``, ``month`` ``Oct 2026``, ``datetime`` ``2026-10-31 14:05``, ``bool`` yes/no, ``text``
+
+No streamlit here (analytics never imports it): ``ui.tables`` turns a kind into a ``st.column_config``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+
+import pandas as pd
+
+PERCENT, PTS, MONEY, UNITS, COUNT = "percent", "pts", "money", "units", "count"
+DAYS, HOURS, DECIMAL, SCORE = "days", "hours", "decimal", "score"
+DATE, MONTH, DATETIME, BOOL, TEXT = "date", "month", "datetime", "bool", "text"
+KINDS = (PERCENT, PTS, MONEY, UNITS, COUNT, DAYS, HOURS, DECIMAL, SCORE, DATE, MONTH, DATETIME, BOOL, TEXT)
+NUMERIC_KINDS = frozenset({PERCENT, PTS, MONEY, UNITS, COUNT, DAYS, HOURS, DECIMAL, SCORE})
+DATE_KINDS = frozenset({"date", "month", "datetime"})
+WHOLE_KINDS = frozenset({MONEY, UNITS, COUNT, SCORE})
+UNIT_WORDS = {DAYS: "days", HOURS: "h"}  # shown in the header; the other kinds show their unit in the cell
+
+MISSING = "–"
+
+
+@dataclass(frozen=True)
+class Column:
+    """How one machine column is shown: ``label`` (without the unit), ``kind`` (see the module docstring),
+    ``unit`` (a word added to the header, e.g. 'h', 'days'; default from the kind), ``decimals`` (for
+    days, hours and decimal columns; default 1) and ``help`` (a tooltip on screen)."""
+
+    label: str
+    kind: str = TEXT
+    unit: str | None = None
+    decimals: int | None = None
+    help: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"Unknown format kind {self.kind!r}; one of {KINDS}")
+
+    @property
+    def header(self) -> str:
+        """The label with its unit, e.g. 'Load (h)'; the label alone when the cell shows the unit."""
+        unit = self.unit if self.unit is not None else UNIT_WORDS.get(self.kind)
+        return f"{self.label} ({unit})" if unit else self.label
+
+    @property
+    def places(self) -> int:
+        """Decimal places shown (percent: of the percentage)."""
+        if self.kind in WHOLE_KINDS:
+            return 0
+        return 1 if self.decimals is None else self.decimals
+
+
+def C(label: str, kind: str = TEXT, **kw) -> Column:  # noqa: N802 - short constructor for the registry below
+    return Column(label, kind, **kw)
+
+
+# Every machine column a person may see, by name. A page that shows the same name with another meaning
+# (e.g. 'value' of a KPI breakdown) passes an override (``columns={...}`` / ``kinds={...}``).
+COLUMNS: dict[str, Column] = {
+    # keys and dimensions
+    "sku": C("SKU"),
+    "family": C("Family"),
+    "region": C("Region"),
+    "segment": C("Segment"),
+    "customer_id": C("Customer"),
+    "customer": C("Customer"),
+    "work_center": C("Work center"),
+    "order_id": C("Order"),
+    "line_id": C("Line"),
+    "unique_id": C("Series"),
+    "product_name": C("Product"),
+    "name": C("Name"),
+    "description": C("Description"),
+    "title": C("Title"),
+    "label": C("Label"),
+    "kpi": C("KPI"),
+    "dimension": C("Dimension"),
+    "member": C("Member"),
+    "driver": C("Driver"),
+    "level": C("Level"),
+    "key": C("Key"),
+    "source": C("Source"),
+    "kind": C("Kind"),
+    "status": C("Status"),
+    "side": C("Side"),
+    "strategy": C("Strategy"),
+    "author": C("Author"),
+    "owner": C("Owner"),
+    "user": C("User"),
+    "created_by": C("Created by"),
+    "by": C("By"),
+    "reason": C("Note"),
+    "reasons": C("Reasons"),
+    "note": C("Note"),
+    "notes": C("Notes"),
+    "last_note": C("Last note"),
+    "text": C("Text"),
+    "detail": C("Detail"),
+    "subject": C("Subject"),
+    "direction": C("Direction"),
+    "impact_basis": C("How the money impact is computed"),
+    "top_contributors": C("Top SKUs"),
+    "source_detail": C("From exception"),
+    "model": C("Model"),
+    "demand_class": C("Demand class"),
+    "verdict": C("Verdict"),
+    "step": C("Step"),
+    "check": C("Check"),
+    "table": C("Table"),
+    "file": C("File"),
+    "column": C("Column"),
+    "problem": C("Problem"),
+    "message": C("Message"),
+    "action": C("Action"),
+    "role": C("Role"),
+    "unit": C("Unit"),
+    "light": C("Light"),
+    "plan": C("Plan"),
+    "scenario": C("Scenario"),
+    "exception_key": C("Exception"),
+    "event": C("Event"),
+    "what": C("What"),
+    "mode": C("Mode"),
+    "base_source": C("Started from"),
+    "start_from": C("Started from"),
+    # ids and ranks (whole numbers)
+    "rank": C("#", COUNT),
+    "position": C("#", COUNT),
+    "action_id": C("Action #", COUNT),
+    "decision_id": C("Decision #", COUNT),
+    "summit_id": C("Summit #", COUNT),
+    "run_id": C("Run #", COUNT),
+    "plan_id": C("Plan #", COUNT),
+    "scenario_id": C("Scenario #", COUNT),
+    "request_id": C("Request #", COUNT),
+    "override_id": C("Override #", COUNT),
+    "row": C("Row", COUNT),
+    "rows": C("Rows", COUNT),
+    "count": C("Count", COUNT),
+    "n": C("Count", COUNT),
+    "lag": C("Lag (months)", COUNT),
+    "horizon": C("Horizon (months)", COUNT),
+    "n_series": C("Series", COUNT),
+    "n_failed": C("Failed", COUNT),
+    "series": C("Series", COUNT),
+    "cells": C("Cells changed", COUNT),
+    "override_cells": C("Overrides", COUNT),
+    "requests": C("Requests", COUNT),
+    "open": C("Open", COUNT),
+    "accepted": C("Accepted", COUNT),
+    "proposed": C("Proposed", COUNT),
+    "declined": C("Declined", COUNT),
+    "responses": C("Answers", COUNT),
+    "orders": C("Orders", COUNT),
+    "lines": C("Lines", COUNT),
+    "skus": C("SKUs", COUNT),
+    "months": C("Months", COUNT),
+    "n_months": C("Months", COUNT),
+    "origins": C("Backtest origins", COUNT),
+    "windows": C("Backtest windows", COUNT),
+    "score": C("Score", SCORE),
+    "nps": C("NPS", SCORE),
+    # dates
+    "date": C("Date", DATE),
+    "due": C("Due", DATE),
+    "as_of": C("Data as of", DATE),
+    "snapshot_date": C("Snapshot", DATE),
+    "order_date": C("Order date", DATE),
+    "promised_date": C("Promised", DATE),
+    "requested_date": C("Requested", DATE),
+    "delivery_date": C("Delivered", DATE),
+    "earliest_date": C("Earliest date", DATE),
+    "answer_date": C("Answer date", DATE),
+    "first_period": C("First month", MONTH),
+    "period": C("Month", MONTH),
+    "month": C("Month", MONTH),
+    "summit_month": C("From the summit of", MONTH),
+    "cutoff": C("Backtest cut-off", MONTH),
+    "ds": C("Month", MONTH),
+    "created_at": C("Created (UTC)", DATETIME),
+    "updated_at": C("Updated (UTC)", DATETIME),
+    "saved_at": C("Saved (UTC)", DATETIME),
+    "at": C("When (UTC)", DATETIME),
+    "ts": C("When (UTC)", DATETIME),
+    # yes / no
+    "overdue": C("Overdue", BOOL),
+    "recommended": C("Recommended", BOOL),
+    "chosen": C("Chosen", BOOL),
+    "overloaded": C("Overloaded", BOOL),
+    "flag": C("Flagged", BOOL),
+    "tile": C("On a tile", BOOL),
+    "below_safety_stock": C("Below safety stock", BOOL),
+    "active": C("Active", BOOL),
+    "feasible": C("Feasible", BOOL),
+    # shares (fractions 0-1 shown as %)
+    "fill_rate": C("Fill rate", PERCENT),
+    "accuracy": C("Accuracy", PERCENT),
+    "bias": C("Bias", PERCENT),
+    "fva": C("Value added", PERCENT),
+    "wmape": C("WMAPE", PERCENT, help="Weighted mean absolute percentage error"),
+    "smape": C("sMAPE", PERCENT, help="Symmetric mean absolute percentage error"),
+    "mape": C("MAPE", PERCENT),
+    "change_pct": C("Change", PERCENT),
+    "utilisation": C("Load", PERCENT),
+    "capacity_utilisation": C("Capacity utilisation", PERCENT),
+    "share": C("Share", PERCENT),
+    "share_of_miss": C("Share of the miss", PERCENT),
+    "driver_share": C("Share of the shortfall", PERCENT),
+    "kept_rate": C("Promises kept", PERCENT),
+    "otif": C("OTIF", PERCENT),
+    "service_level": C("Service level", PERCENT),
+    "coverage_80": C("80% interval coverage", PERCENT),
+    "coverage_95": C("95% interval coverage", PERCENT),
+    "weight": C("Weight", PERCENT),
+    "pct": C("Change", PERCENT),
+    "margin_pct": C("Margin", PERCENT),
+    # money
+    "money_impact": C("Money impact", MONEY),
+    "revenue": C("Revenue", MONEY),
+    "budget": C("Budget", MONEY),
+    "total_cost": C("Total cost", MONEY),
+    "cost": C("Cost", MONEY),
+    "value_short": C("Value short", MONEY),
+    "gap_value": C("Supply - demand (money)", MONEY),
+    "gap_revenue": C("Revenue - budget", MONEY),
+    "margin": C("Margin", MONEY),
+    "inventory_value": C("Inventory value", MONEY),
+    "price": C("Price", MONEY),
+    "unit_price": C("Unit price", MONEY, decimals=2),
+    "unit_cost": C("Unit cost", MONEY, decimals=2),
+    "holding_cost": C("Holding cost", MONEY),
+    "overtime_cost": C("Overtime cost", MONEY),
+    "lost_sales_value": C("Lost sales (money)", MONEY),
+    "revenue_at_risk": C("Revenue at risk", MONEY),
+    # product units (whole)
+    "quantity": C("Units", UNITS),
+    "actual": C("Actual units", UNITS),
+    "forecast": C("Forecast units", UNITS),
+    "consensus": C("Consensus units", UNITS),
+    "statistical": C("Statistical units", UNITS),
+    "previous_consensus": C("Previous consensus", UNITS),
+    "change": C("Change (units)", UNITS),
+    "mean": C("Forecast units", UNITS),
+    "lo_80": C("Low 80%", UNITS),
+    "hi_80": C("High 80%", UNITS),
+    "lo_95": C("Low 95%", UNITS),
+    "hi_95": C("High 95%", UNITS),
+    "demand": C("Demand units", UNITS),
+    "production": C("Production units", UNITS),
+    "production_units": C("Production units", UNITS),
+    "projected_inventory": C("Projected inventory", UNITS),
+    "inventory": C("Inventory units", UNITS),
+    "safety_stock": C("Safety stock", UNITS),
+    "safety_stock_units": C("Safety stock", UNITS),
+    "units_short": C("Units short", UNITS),
+    "gap_units": C("Supply - demand (units)", UNITS),
+    "before": C("Before (units)", UNITS),
+    "after": C("After (units)", UNITS),
+    "new": C("New (units)", UNITS),
+    "old": C("Old (units)", UNITS),
+    "atp": C("Available to promise", UNITS),
+    "cumulative_atp": C("Cumulative ATP", UNITS),
+    "on_hand": C("On hand", UNITS),
+    "ordered": C("Ordered units", UNITS),
+    "delivered": C("Delivered units", UNITS),
+    "shipped": C("Shipped units", UNITS),
+    "backlog": C("Backlog units", UNITS),
+    "lost_sales": C("Lost sales (units)", UNITS),
+    "total_change": C("Total change (units)", UNITS),
+    "units": C("Units", UNITS),
+    # errors measured in units (one decimal: averages of units)
+    "mad": C("MAD (units)", DECIMAL, help="Mean absolute deviation of the forecast, in units"),
+    "mae": C("MAE (units)", DECIMAL),
+    "rmse": C("RMSE (units)", DECIMAL),
+    "mase": C("MASE", DECIMAL, decimals=2),
+    "tracking_signal": C("Tracking signal", DECIMAL),
+    "cum_error": C("Sum of errors (units)", DECIMAL),
+    "sum_error": C("Sum of errors (units)", DECIMAL),
+    # time
+    "load_hours": C("Load", HOURS),
+    "available_hours": C("Available", HOURS),
+    "hours": C("Hours", HOURS),
+    "overtime_hours": C("Overtime", HOURS),
+    "capacity_hours": C("Capacity", HOURS),
+    "median_hours_to_answer": C("Median time to answer", HOURS),
+    "seconds": C("Run time", DECIMAL, unit="s"),
+    "mean_gap_days": C("Mean promise gap", DAYS),
+    "gap_days": C("Promise gap", DAYS),
+    "lead_time_days": C("Lead time", DAYS),
+    "days": C("Days", DAYS),
+    "cycle_time_days": C("Cycle time", DAYS),
+    "average_score": C("Average score", DECIMAL),
+    # KPI values without a fixed kind (the caller says which KPI: ``kpi_column``)
+    "numerator": C("Numerator", DECIMAL),
+    "denominator": C("Denominator", DECIMAL),
+    "miss": C("Miss", DECIMAL),
+    "value": C("Value", DECIMAL),
+    "target": C("Target", DECIMAL),
+    "tolerance": C("Amber band", DECIMAL),
+    "prev_value": C("Month before", DECIMAL),
+    "last_year": C("Last year", DECIMAL),
+    "delta_prev": C("Change", DECIMAL),
+    "delta_year": C("vs last year", DECIMAL),
+}
+
+_SNAKE = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)+$")
+
+
+def is_machine_name(header) -> bool:
+    """True for a header that reads like a machine name: snake_case (``money_impact``) or a bare lower-case
+    identifier that the registry knows (``mad``, ``fva``)."""
+    text = str(header)
+    return bool(_SNAKE.match(text)) or (text in COLUMNS and COLUMNS[text].header != text)
+
+
+def humanize(name: str) -> str:
+    """A label for a column the registry does not know: 'days_late' -> 'Days late'."""
+    words = str(name).replace("_", " ").strip()
+    return words[:1].upper() + words[1:] if words else str(name)
+
+
+def infer_kind(series: pd.Series) -> str:
+    """The kind of a column the registry does not know, from its type (floats get one decimal)."""
+    if pd.api.types.is_bool_dtype(series):
+        return BOOL
+    if pd.api.types.is_integer_dtype(series):
+        return COUNT
+    if pd.api.types.is_float_dtype(series):
+        return DECIMAL
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return DATE
+    sample = series.dropna()
+    if len(sample):
+        first = sample.iloc[0]
+        if isinstance(first, datetime):
+            return DATETIME
+        if isinstance(first, date):
+            return DATE
+    return TEXT
+
+
+def column(name: str, series: pd.Series | None = None) -> Column:
+    """The registry's entry for ``name``, or one made up from the name and the data's type."""
+    if name in COLUMNS:
+        return COLUMNS[name]
+    return Column(humanize(name), infer_kind(series) if series is not None else TEXT)
+
+
+def label(name: str) -> str:
+    """The human header of a machine column (with its unit)."""
+    return column(name).header
+
+
+KPI_UNIT_KINDS = {"rate": PERCENT, "days": DAYS, "turns": DECIMAL, "points": SCORE}
+
+
+def kpi_kind(spec) -> str:
+    """The format kind of a KPI's values (``kpis.KpiSpec.unit``): rates as %, days, turns, NPS points."""
+    return KPI_UNIT_KINDS.get(spec.unit, DECIMAL)
+
+
+def kpi_columns(spec, names=("value", "target", "prev_value", "last_year", "numerator", "denominator", "miss")) -> dict:
+    """Overrides for a frame of one KPI's values: 'value', 'target', ... read in the KPI's own unit,
+    and the value column is labelled with the KPI ('OTIF to promise')."""
+    kind = kpi_kind(spec)
+    unit = "turns/yr" if spec.unit == "turns" else None
+    out = {
+        n: replace(COLUMNS[n], kind=kind, unit=unit)
+        for n in names
+        if n in ("value", "target", "prev_value", "last_year")
+    }
+    out["value"] = Column(spec.label, kind, unit=unit)
+    if "miss" in names:
+        out["miss"] = replace(COLUMNS["miss"], kind=kind, unit=unit)
+    return out
+
+
+def _missing(v) -> bool:
+    if v is None or v is pd.NA or v is pd.NaT:
+        return True
+    try:
+        return bool(pd.isna(v)) if not isinstance(v, (list, tuple, dict)) else False
+    except (TypeError, ValueError):
+        return False
+
+
+def format_value(v, kind: str = TEXT, decimals: int | None = None) -> str:
+    """A value as a person reads it (``MISSING`` when there is none); same rules as the KPI tiles."""
+    if _missing(v):
+        return MISSING
+    places = decimals if decimals is not None else (0 if kind in WHOLE_KINDS else 1)
+    if kind in NUMERIC_KINDS:
+        try:
+            x = float(v)
+        except (TypeError, ValueError):
+            return str(v)
+        if math.isinf(x):
+            return "∞" if x > 0 else "-∞"
+        if kind == PERCENT:
+            return f"{x * 100:,.{places}f}%"
+        if kind == PTS:
+            return f"{round(x * 100, places) + 0.0:+.{places}f} pts"
+        if kind == MONEY:
+            text = f"{abs(x):,.{places}f}"
+            return f"({text})" if round(x, places) < 0 else text
+        if kind == SCORE:
+            r = round(x) + 0
+            return f"{r:+d}" if r else "0"
+        if kind in (UNITS, COUNT):
+            return f"{round(x) + 0:,d}"
+        return f"{round(x, places) + 0.0:,.{places}f}"
+    if kind in (DATE, MONTH, DATETIME):
+        try:
+            ts = pd.Timestamp(v)
+        except (TypeError, ValueError):
+            return str(v)
+        return f"{ts:%b %Y}" if kind == MONTH else (f"{ts:%Y-%m-%d %H:%M}" if kind == DATETIME else f"{ts:%Y-%m-%d}")
+    if kind == BOOL:
+        return "yes" if bool(v) else "no"
+    return str(v)
+
+
+def resolve(df: pd.DataFrame, columns: dict[str, Column | str] | None = None) -> dict[str, Column]:
+    """The Column of each of ``df``'s columns: ``columns`` overrides (a Column, or just a kind or a label: a
+    kind name changes the kind, any other text the label), then the registry, then the name and type."""
+    out = {}
+    for name in df.columns:
+        base = column(name, df[name])
+        over = (columns or {}).get(name)
+        if isinstance(over, Column):
+            base = over
+        elif isinstance(over, str):
+            base = replace(base, kind=over) if over in KINDS else replace(base, label=over, unit=base.unit)
+        out[name] = base
+    return out
+
+
+def _unique(headers: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for h in headers:
+        seen[h] = seen.get(h, 0) + 1
+        out.append(h if seen[h] == 1 else f"{h} ({seen[h]})")
+    return out
+
+
+def human_frame(
+    df: pd.DataFrame,
+    columns: dict[str, Column | str] | None = None,
+    order: list[str] | None = None,
+    drop_empty: bool = False,
+) -> tuple[pd.DataFrame, dict[str, Column]]:
+    """``df`` ready for people, values unchanged: only ``order`` columns (if given, in that order), optional
+    all-empty columns dropped, headers renamed to their human header. Returns the frame and the Column of
+    each new header. Whole-number kinds (units, money, counts) are rounded so no raw float reaches a cell;
+    date kinds become dates."""
+    if order is not None:
+        df = df[[c for c in order if c in df.columns]]
+    if drop_empty:
+        df = df[[c for c in df.columns if not df[c].isna().all()]]
+    specs = resolve(df, columns)
+    out = df.copy()
+    out.attrs = {}
+    for name, spec in specs.items():
+        s = out[name]
+        if spec.kind in (UNITS, COUNT, SCORE) and pd.api.types.is_float_dtype(s):
+            out[name] = s.round(0).astype("Int64") if s.notna().any() else s
+        elif spec.kind in (DATE, MONTH) and not pd.api.types.is_datetime64_any_dtype(s):
+            try:
+                out[name] = pd.to_datetime(s)
+            except (TypeError, ValueError):
+                pass
+        elif spec.kind == TEXT and s.dtype == object:
+            out[name] = s.map(lambda v: "" if _missing(v) else v)
+    headers = _unique([specs[n].header for n in out.columns])
+    mapping = dict(zip(out.columns, headers))
+    out.columns = headers
+    return out, {mapping[n]: specs[n] for n in specs}
+
+
+def text_frame(
+    df: pd.DataFrame,
+    columns: dict[str, Column | str] | None = None,
+    order: list[str] | None = None,
+    drop_empty: bool = False,
+) -> pd.DataFrame:
+    """``human_frame`` with every cell formatted as text (``format_value``): for st.table and HTML."""
+    out, specs = human_frame(df, columns, order, drop_empty)
+    for h, spec in specs.items():
+        out[h] = [format_value(v, spec.kind, spec.places if spec.kind not in WHOLE_KINDS else None) for v in out[h]]
+    return out.astype(object)
+
+
+# Excel number formats per kind (the workbook keeps the numbers; only their look is set).
+EXCEL_FORMATS = {
+    PERCENT: "0.0%",
+    PTS: '+0.0" pts";-0.0" pts";0.0" pts"',
+    MONEY: "#,##0;(#,##0)",
+    UNITS: "#,##0",
+    COUNT: "#,##0",
+    SCORE: "+0;-0;0",
+    DAYS: "#,##0.0",
+    HOURS: "#,##0.0",
+    DECIMAL: "#,##0.0",
+    DATE: "yyyy-mm-dd",
+    MONTH: "mmm yyyy",
+    DATETIME: "yyyy-mm-dd hh:mm",
+}
+
+
+def excel_format(spec: Column) -> str | None:
+    """The Excel number format of a Column (decimals honoured), None for text and yes/no."""
+    fmt = EXCEL_FORMATS.get(spec.kind)
+    if fmt and spec.kind in (DAYS, HOURS, DECIMAL) and spec.places != 1:
+        fmt = "#,##0" + ("." + "0" * spec.places if spec.places else "")
+    if spec.kind == MONEY and spec.places:
+        body = "#,##0." + "0" * spec.places
+        fmt = f"{body};({body})"
+    return fmt
