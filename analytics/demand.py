@@ -64,6 +64,14 @@ def _as_date(value) -> date:
     return as_date(value)
 
 
+def _data_day(con: duckdb.DuckDBPyConnection) -> date:
+    """The data day business records are dated by: the data's as-of date (ValueError without data)."""
+    day = kpis.default_as_of(con)
+    if day is None:
+        raise ValueError("The database holds no dated data yet: import data or build the demo first.")
+    return day
+
+
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     row = con.execute(  # grain: one row (does the table exist in the current database)
         "SELECT count(*) > 0 FROM duckdb_tables() WHERE database_name = current_database() AND table_name = $t",
@@ -232,6 +240,7 @@ def plan_override(
     start_from: str | None = None,
 ) -> pd.DataFrame:
     """Preview an override without saving it (a pure read). ``start_from``: see :func:`base_snapshot`.
+    ``as_of``: the data day of the save (default: the data's as-of date, ``kpis.default_as_of``).
 
     ``edits`` maps a period (first of a month, from the month of ``as_of`` on) to a value:
     with ``unit='units'`` the new total for the target in that month, with ``unit='percent'``
@@ -244,7 +253,7 @@ def plan_override(
     ('sku' | 'proportional' | 'equal'), input_value, target_base_qty. ``df.attrs`` holds
     ``base`` ((source, snapshot_date) or None) and ``notes`` (list of sentences).
     """
-    as_of = _as_date(as_of or date.today())
+    as_of = _as_date(as_of or _data_day(con))
     checked = _check_edits(edits, unit, as_of)
     skus = _target_skus(con, level, target)
     base = base_snapshot(con, as_of, start_from)
@@ -295,14 +304,20 @@ def save_override(
     snapshot_date: date | None = None,
     start_from: str | None = None,
 ) -> int:
-    """Save an override as a new consensus snapshot dated ``snapshot_date`` (default today).
+    """Save an override as a new consensus snapshot dated ``snapshot_date``: the data day it belongs to,
+    by default the data's as-of date (``kpis.default_as_of``), never the wall clock, so that planning, the
+    promise check and the summit (which read snapshots dated on or before the as-of date) see it.
     ``start_from`` chooses the base snapshot (see :func:`base_snapshot`; default: the newest).
 
     The snapshot is a full copy of the base (:func:`base_snapshot` on that date: every SKU and
-    period of it) with the edited cells changed; a consensus snapshot already dated that day is
-    replaced as a whole (it is then the base, so its earlier edits are kept). One row per
-    changed cell goes to ``forecast_overrides``. Snapshot and history are written in one
-    :func:`db.writer` transaction: any error leaves the database file untouched.
+    period of it) with the edited cells changed. One consensus snapshot per data day: a consensus
+    snapshot already dated that day (imported, or an earlier save the same data day) is replaced as a
+    whole. It is then the base (consensus wins a tie with a statistical run of the same day), so its
+    earlier edits are kept and the later save supersedes it; the key (snapshot_date, sku, period,
+    source) never collides. Each save keeps its own ``forecast_overrides`` rows (override_id and the
+    created_at audit time order saves of the same day). One row per changed cell goes to
+    ``forecast_overrides``. Snapshot and history are written in one :func:`db.writer` transaction:
+    any error leaves the database file untouched.
 
     Returns the number of cells changed (0: the edits change nothing and nothing is written).
     Raises ValueError for a blank reason or user, an unknown SKU or family, periods that are
@@ -317,11 +332,17 @@ def save_override(
     user_text = author.strip() if isinstance(author, str) else ""
     if not user_text:
         raise ValueError("Say who makes the override (the name is empty). Nothing was saved.")
-    save_date = _as_date(snapshot_date or date.today())
-    _check_edits(edits, unit, save_date)  # fail fast, before copying the database
     path = db.resolve_db_path(db_path)
     if not path.exists():
         raise db.DatabaseError(f"No database at {path}: build the demo or import data first.")
+    if snapshot_date is None:
+        reader = db.open_reader(path)
+        try:
+            snapshot_date = _data_day(reader)
+        finally:
+            reader.close()
+    save_date = _as_date(snapshot_date)
+    _check_edits(edits, unit, save_date)  # fail fast, before copying the database
     try:
         with db.writer(path) as con:
             return _write_override(con, level, target, edits, unit, reason_text, user_text, save_date, start_from)

@@ -624,7 +624,10 @@ def not_applicable_reason(spec: KpiSpec, filters: Filters, by: tuple[str, ...]) 
 
 
 def default_as_of(con) -> date | None:
-    """The latest date on which something happened in the data."""
+    """The latest date on which something happened in the data: the data's as-of date.
+
+    The one date business records are dated by (house rule): forecast runs, consensus overrides, plans,
+    scenarios, promise answers and summits take it, never the wall clock (audit timestamps excepted)."""
     row = con.execute(
         """SELECT greatest(
             (SELECT max(order_date) FROM orders), (SELECT max(delivered_date) FROM deliveries),

@@ -1,7 +1,5 @@
 """Demand workbench: history, the statistical forecast and its fan, models and backtests, overrides."""
 
-from datetime import date
-
 import pandas as pd
 import streamlit as st
 
@@ -83,7 +81,7 @@ if filters is not None:
         if level == "total":
             st.info("Override a SKU or a family (a family change is spread over its SKUs).")
         else:
-            override_form(con, common.db_path(), level, key, date.today(), v)  # overrides are saved today
+            override_form(con, common.db_path(), level, key, as_of, v)  # dated by the data's as-of date
     with tab_history:
         hist_ovr = common.cached_read(v, "analytics.demand:override_history", sku=key if level == "sku" else None,
                                       family=key if level == "family" else None)

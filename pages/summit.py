@@ -1,7 +1,5 @@
 """Summit mode: the monthly S&OP meeting on a shared screen, from a frozen snapshot of the data."""
 
-from datetime import date
-
 import streamlit as st
 
 from analytics import kpis, summit
@@ -60,7 +58,7 @@ if common.require_data():
             c1, c2, c3 = st.columns(3)
             kind = c1.radio("Kind", ["decision", "action"], horizontal=True)
             owner = c2.text_input("Owner (actions)", max_chars=80)
-            due = c3.date_input("Due (actions)", value=None, min_value=date.today())
+            due = c3.date_input("Due (actions)", value=None, min_value=s.as_of)  # data days, like the summit
             if st.form_submit_button("Record", type="primary", disabled=not auth.can("decision")):
                 try:
                     summit.add_decision(common.db_path(), s.summit_id, text, owner or None, due, kind=kind,

@@ -13,7 +13,8 @@ from ui.common import escape
 
 
 def override_form(con, db_path, level: str, key: str, as_of: date, data_version: tuple) -> None:
-    """``con`` and ``data_version``: the page run's reader and its data version (reads are cached on it)."""
+    """``con`` and ``data_version``: the page run's reader and its data version (reads are cached on it).
+    ``as_of``: the data's as-of date; the override is dated by it (the data day), never by the wall clock."""
     start_from = st.radio("Start from", ["newest", "consensus", "statistical"], horizontal=True, key="wb_ovr_base",
                           help="newest: the latest of the consensus and the statistical run (a new monthly run "
                                "restarts the consensus); consensus: carry last month's consensus forward.")
@@ -50,7 +51,7 @@ def override_form(con, db_path, level: str, key: str, as_of: date, data_version:
     try:
         preview = demand.plan_override(con, level, key, edits, unit, as_of, start_from=base_source)
         changed = demand.save_override(db_path, level, key, edits, unit, reason, user or "planner",
-                                       start_from=base_source, user=auth.user())
+                                       snapshot_date=as_of, start_from=base_source, user=auth.user())
     except ValueError as e:
         st.error(escape(e))
         return

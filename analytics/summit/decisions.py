@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import duckdb
 import pandas as pd
 
-from analytics import access, db
+from analytics import access, db, kpis
 from analytics.dates import as_date
 from analytics.planning.common import has_table
 from analytics.summit.codec import frame_from_json
@@ -62,6 +63,18 @@ def as_day(value, what: str) -> date | None:
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _data_day(con) -> date:
+    """The data's as-of date (``kpis.default_as_of``): overdue is measured in data days, never the wall clock;
+    a database without dated data falls back to the newest summit's as-of, else 1900-01-01 (nothing overdue)."""
+    try:
+        day = kpis.default_as_of(con)
+    except duckdb.Error:
+        day = None
+    if day is None and has_table(con, "summits"):
+        day = con.execute("SELECT max(as_of) FROM summits").fetchall()[0][0]
+    return day or date(1900, 1, 1)
 
 
 def _existing(path):
@@ -185,10 +198,11 @@ def actions(con, summit_id: int) -> pd.DataFrame:
     summit's as-of date), source_exception, source_detail, created_at, created_by, updated_at, updated_by,
     last_note.
     """
-    ref = date.today()
+    ref = None
     if has_table(con, "summits"):
         got = con.execute("SELECT as_of FROM summits WHERE summit_id = $id", {"id": int(summit_id)}).fetchall()
-        ref = got[0][0] if got else ref
+        ref = got[0][0] if got else None
+    ref = ref or _data_day(con)
     return _frame(con, "WHERE a.summit_id = $id ORDER BY a.action_id", {"id": int(summit_id)}, ref)
 
 
@@ -197,13 +211,13 @@ def open_actions(con, before_summit_id: int | None = None) -> pd.DataFrame:
 
     ``before_summit_id``: only actions of summits held before that one (an earlier month, or the same month
     and a smaller id), overdue measured against its as-of date; None: every open action, overdue against
-    today. grain: one row per action, oldest due date first. Columns: as :func:`actions`.
+    the data's as-of date (due dates are data days, like the summit's as-of). grain: one row per action, oldest due date first. Columns: as :func:`actions`.
     """
     if not has_table(con, "summits"):
         return pd.DataFrame(columns=ACTION_COLUMNS)
     where = "WHERE a.kind = 'action' AND a.status IN ('open', 'in progress')"
     params: dict = {}
-    ref = date.today()
+    ref = _data_day(con)
     if before_summit_id is not None:
         _, month, as_of = _summit_row(con, before_summit_id)
         where += " AND (s.month < $month OR (s.month = $month AND s.summit_id < $id))"

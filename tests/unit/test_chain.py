@@ -1,0 +1,74 @@
+"""The one dating rule: business records are dated by the data's as-of date, never by the wall clock.
+
+Works on the tiny company of tests/conftest.py, whose data as-of date (the last event) is 2026-03-24.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+
+from analytics import db, demand, kpis
+from analytics.planning import plan_inputs
+
+ROOT = Path(__file__).resolve().parents[2]
+AS_OF = date(2026, 3, 24)  # the tiny company's last event (a delivery on 03-24)
+APRIL = date(2026, 4, 1)
+
+# Calls that read today's date off the wall clock. Timestamps (datetime.now) are audit times and allowed.
+WALL_CLOCK_DATE = re.compile(
+    r"\bdate\.today\(|\bdatetime\.today\(|Timestamp\.today\(|Timestamp\.now\(\)\.(date|normalize)"
+)
+# The demo generator may pick its as-of date from the calendar (its documented default: last month's end).
+ALLOWED = {"analytics/demo.py"}
+
+
+def test_no_business_date_comes_from_the_wall_clock():
+    hits = []
+    for folder in ("analytics", "ui", "pages"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            rel = path.relative_to(ROOT).as_posix()
+            if rel in ALLOWED:
+                continue
+            for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+                if WALL_CLOCK_DATE.search(line) and not line.lstrip().startswith("#"):
+                    hits.append(f"{rel}:{n}: {line.strip()}")
+    assert not hits, "dates from the wall clock:\n" + "\n".join(hits)
+
+
+def _consensus(con, snapshot: date) -> dict:
+    return {
+        (s, p): q
+        for s, p, q in con.execute(
+            "SELECT sku, period, quantity FROM forecasts WHERE source = 'consensus' AND snapshot_date = $d",
+            {"d": snapshot},
+        ).fetchall()
+    }
+
+
+def test_an_override_is_dated_by_the_data_and_a_second_one_the_same_day_supersedes(tiny_db):
+    con = db.open_reader(tiny_db)
+    assert kpis.default_as_of(con) == AS_OF
+    con.close()
+    # Base: the consensus of 2026-02-25 (A Mar 20, B Mar 6, A Apr 9). Save A Apr -> 12 without a date.
+    assert demand.save_override(tiny_db, "sku", "A", {APRIL: 12}, "units", "promo", "ann") == 1
+    con = db.open_reader(tiny_db)
+    got = _consensus(con, AS_OF)  # dated by the data (2026-03-24), not by today's date
+    assert got == {("A", date(2026, 3, 1)): 20.0, ("B", date(2026, 3, 1)): 6.0, ("A", APRIL): 12.0}
+    con.close()
+    # A second save on the same data day starts from that snapshot (consensus wins the tie) and replaces it:
+    # A Apr 12 -> 15, the other cells carried; one snapshot for the day, no key collision.
+    assert demand.save_override(tiny_db, "sku", "A", {APRIL: 15}, "units", "bigger promo", "bob") == 1
+    con = db.open_reader(tiny_db)
+    got = _consensus(con, AS_OF)
+    assert got[("A", APRIL)] == 15.0 and len(got) == 3
+    hist = demand.override_history(con, sku="A")
+    assert list(zip(hist["base_qty"], hist["new_qty"])) == [(12.0, 15.0), (9.0, 12.0)]  # newest first
+    assert set(hist["snapshot_date"].dt.date) == {AS_OF}
+    # Planning as of the data date reads it: the plan starts in April; A's April forecast (by order month) is 15.
+    inputs = plan_inputs(con, AS_OF, horizon=3)
+    a_april = inputs.demand[(inputs.demand["sku"] == "A") & (inputs.demand["period"] == "2026-04-01")].iloc[0]
+    assert a_april["forecast_ordered"] == 15.0
+    assert a_april["demand_source"] == "consensus" and a_april["snapshot_date"].date() == AS_OF
+    con.close()
