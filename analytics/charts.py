@@ -12,9 +12,10 @@ from analytics import kpis
 
 # Okabe-Ito palette: distinguishable with the common colour-vision deficiencies.
 BLUE, ORANGE, GREEN, VERMILLION, GREY, SKY = "#0072B2", "#E69F00", "#009E73", "#D55E00", "#666666", "#56B4E9"
-LIGHT_COLOURS = {"green": GREEN, "amber": ORANGE, "red": VERMILLION, "none": GREY}
+LIGHT_COLOURS = {"green": GREEN, "amber": ORANGE, "red": VERMILLION, "none": GREY, "unset": GREY}
 # Traffic lights carry a shape and a word as well as a colour, so they never rely on colour alone.
-LIGHT_SYMBOLS = {"green": "● on target", "amber": "▲ watch", "red": "■ off target", "none": "○ no data"}
+LIGHT_SYMBOLS = {"green": "● on target", "amber": "▲ watch", "red": "■ off target", "none": "○ no data",
+                 "unset": "○ no target"}
 
 # Every figure starts from plotly_white, set once as the default template: a Figure attaches the default without
 # validating it, while update_layout(template=...) validated and copied the whole template for every figure (12%

@@ -253,7 +253,8 @@ def format_value(spec: KpiSpec, value: float | None) -> str:
     if spec.unit == RATE:
         return f"{value * 100:.1f}%"
     if spec.unit == POINTS:
-        return f"{value:+.0f}"
+        r = round(value) + 0
+        return f"{r:+d}" if r else "0"  # no sign on zero: '+0' reads as a gain
     if spec.unit == DAYS:
         return f"{value:.1f} days"
     return f"{value:.1f} turns"
@@ -822,9 +823,12 @@ def save_targets(db_path, rows: dict[str, tuple[float, float]]) -> None:
 
 
 def traffic_light(spec: KpiSpec, value: float | None, target: float, tolerance: float) -> str:
-    """'green' on target, 'amber' within the tolerance band, 'red' beyond it, 'none' without a value."""
-    if value is None or pd.isna(value) or target is None:
+    """'green' on target, 'amber' within the tolerance band, 'red' beyond it, 'none' without a value,
+    'unset' when a higher-is-better KPI has a target of 0 or less (nothing to meet: not green)."""
+    if value is None or pd.isna(value) or target is None or pd.isna(target):
         return "none"
+    if spec.higher_is_better is True and target <= 0:
+        return "unset"
     if spec.higher_is_better is True:
         gap = target - value
     elif spec.higher_is_better is False:

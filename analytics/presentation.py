@@ -379,19 +379,17 @@ def kpi_kind(spec) -> str:
     return KPI_UNIT_KINDS.get(spec.unit, DECIMAL)
 
 
-def kpi_columns(spec, names=("value", "target", "prev_value", "last_year", "numerator", "denominator", "miss")) -> dict:
-    """Overrides for a frame of one KPI's values: 'value', 'target', ... read in the KPI's own unit,
-    and the value column is labelled with the KPI ('OTIF to promise')."""
+def kpi_columns(spec) -> dict[str, Column]:
+    """Overrides for a frame of one KPI's values (a drill-down, a trend): 'value' is labelled with the KPI
+    ('OTIF to promise') and, with target, prev_value and last_year, reads in the KPI's own unit; numerator,
+    denominator and miss are whole, with the KPI's own words as their tooltip."""
     kind = kpi_kind(spec)
     unit = "turns/yr" if spec.unit == "turns" else None
-    out = {
-        n: replace(COLUMNS[n], kind=kind, unit=unit)
-        for n in names
-        if n in ("value", "target", "prev_value", "last_year")
-    }
+    out = {n: replace(COLUMNS[n], kind=kind, unit=unit) for n in ("target", "prev_value", "last_year")}
     out["value"] = Column(spec.label, kind, unit=unit)
-    if "miss" in names:
-        out["miss"] = replace(COLUMNS["miss"], kind=kind, unit=unit)
+    out["numerator"] = Column("Numerator", DECIMAL, decimals=0, help=spec.numerator)
+    out["denominator"] = Column("Denominator", DECIMAL, decimals=0, help=spec.denominator)
+    out["miss"] = Column("Miss", DECIMAL, decimals=0, help="What the member lacks to be perfect, in the numerator's unit")
     return out
 
 
@@ -440,6 +438,15 @@ def format_value(v, kind: str = TEXT, decimals: int | None = None) -> str:
     return str(v)
 
 
+def _numeric(series: pd.Series) -> bool:
+    if pd.api.types.is_bool_dtype(series):
+        return False
+    if pd.api.types.is_numeric_dtype(series):
+        return True
+    values = series.dropna()
+    return bool(len(values)) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+
+
 def resolve(df: pd.DataFrame, columns: dict[str, Column | str] | None = None) -> dict[str, Column]:
     """The Column of each of ``df``'s columns: ``columns`` overrides (a Column, or just a kind or a label: a
     kind name changes the kind, any other text the label), then the registry, then the name and type."""
@@ -451,6 +458,8 @@ def resolve(df: pd.DataFrame, columns: dict[str, Column | str] | None = None) ->
             base = over
         elif isinstance(over, str):
             base = replace(base, kind=over) if over in KINDS else replace(base, label=over, unit=base.unit)
+        if base.kind in NUMERIC_KINDS and not _numeric(df[name]):
+            base = replace(base, kind=TEXT, unit=None)  # already text (e.g. formatted per row in its own unit)
         out[name] = base
     return out
 
@@ -483,6 +492,8 @@ def human_frame(
     out.attrs = {}
     for name, spec in specs.items():
         s = out[name]
+        if spec.kind in NUMERIC_KINDS and not pd.api.types.is_numeric_dtype(s):
+            s = out[name] = pd.to_numeric(s, errors="coerce")  # numbers held as objects (None among them)
         if spec.kind in (UNITS, COUNT, SCORE) and pd.api.types.is_float_dtype(s):
             out[name] = s.round(0).astype("Int64") if s.notna().any() else s
         elif spec.kind in (DATE, MONTH) and not pd.api.types.is_datetime64_any_dtype(s):

@@ -78,6 +78,27 @@ def scorecard(
     return pd.DataFrame(rows)
 
 
+LIGHT_WORDS = {"green": "● On target", "amber": "▲ Watch", "red": "■ Off target", "none": "○ No data",
+               "unset": "○ No target"}
+
+
+def scorecard_table(card: pd.DataFrame) -> pd.DataFrame:
+    """The scorecard as people read it, one row per KPI: each value formatted in its KPI's own unit (as on the
+    tiles), so one column can hold a % next to days. Columns: label, value, target, light, prev_value,
+    delta_prev, last_year, delta_year, reason (text)."""
+    rows = []
+    for r in card.to_dict("records"):
+        spec = kpis.SPECS[r["kpi"]]
+        rows.append({
+            "label": spec.label, "value": kpis.format_value(spec, r["value"]),
+            "target": kpis.format_value(spec, r["target"]), "light": LIGHT_WORDS.get(r["light"], r["light"]),
+            "prev_value": kpis.format_value(spec, r["prev_value"]), "delta_prev": format_delta(spec, r["delta_prev"]),
+            "last_year": kpis.format_value(spec, r["last_year"]), "delta_year": format_delta(spec, r["delta_year"]),
+            "reason": r["reason"] if isinstance(r["reason"], str) else None,
+        })
+    return pd.DataFrame(rows)
+
+
 def _delta(a, b):
     if a is None or b is None or pd.isna(a) or pd.isna(b):
         return None
@@ -87,11 +108,15 @@ def _delta(a, b):
 def format_delta(spec: kpis.KpiSpec, delta: float | None) -> str | None:
     if delta is None or pd.isna(delta):
         return None
+    # No sign on a change that rounds to zero: '+0' reads as a gain (and st.metric would draw an up arrow).
     if spec.unit == kpis.RATE:
-        return f"{round(delta * 100, 1) + 0.0:+.1f} pts"  # + 0.0 turns -0.0 into 0.0
+        r = round(delta * 100, 1) + 0.0  # + 0.0 turns -0.0 into 0.0
+        return f"{r:+.1f} pts" if r else "0.0 pts"
     if spec.unit == kpis.POINTS:
-        return f"{round(delta) + 0:+d}"
-    return f"{round(delta, 1) + 0.0:+.1f}"
+        r = round(delta) + 0
+        return f"{r:+d}" if r else "0"
+    r = round(delta, 1) + 0.0
+    return f"{r:+.1f}" if r else "0.0"
 
 
 def definition_markdown(spec: kpis.KpiSpec) -> str:

@@ -3,9 +3,10 @@
 import pandas as pd
 import streamlit as st
 
-from analytics import charts, kpis
-from analytics.scorecard import definition_markdown
+from analytics import charts, kpis, presentation
+from analytics.scorecard import definition_markdown, scorecard_table
 from ui import common
+from ui.tables import show_table
 from ui.tiles import kpi_tile
 
 filters = common.page_setup("KPI scorecard")
@@ -68,17 +69,17 @@ if filters is not None:
             bd = common.cached_breakdown(v, kpi_id, q, dim)
             if bd["value"].notna().any():
                 st.plotly_chart(charts.breakdown_figure(spec, bd, dim, row["target"], row["tolerance"]), width="stretch")
-                st.caption("Sorted by who drives the miss: 'miss' is what the member lacks to be perfect; "
-                           "'share_of_miss' its part of the total shortfall.")
+                st.caption("Sorted by who drives the miss: 'Miss' is what the member lacks to be perfect; "
+                           "'Share of the miss' its part of the total shortfall.")
             else:
                 st.info(bd["reason"].dropna().iloc[0] if bd["reason"].notna().any() else "No data for this selection.")
             table = bd.drop(columns=["kpi", "unit"])
-            st.dataframe(table, width="stretch", hide_index=True)
+            show_table(table, presentation.kpi_columns(spec) | {dim: kpis.DIM_LABELS.get(dim, dim)})
             common.downloads(f"{kpi_id}_by_{dim}_{start}_{end}", table, key="sc_bd")
             if kpi_id in ("forecast_accuracy", "forecast_bias"):
                 st.subheader("Persistent bias: tracking signal over the last 6 months")
                 ts = common.cached_tracking_signals(v, q)
-                st.dataframe(ts[ts["flag"]] if ts["flag"].any() else ts.head(20), width="stretch", hide_index=True)
+                show_table(ts[ts["flag"]] if ts["flag"].any() else ts.head(20))
                 st.caption("Tracking signal = sum(A − F) / MAD; flagged when |TS| > 4. Negative = over-forecast.")
 
     with how_tab:
@@ -96,5 +97,5 @@ if filters is not None:
             flat = card.drop(columns=["trend"]).assign(
                 shown=[kpis.format_value(kpis.SPECS[k], x) for k, x in zip(card["kpi"], card["value"])]
             )
-            st.dataframe(flat, width="stretch", hide_index=True)
+            show_table(scorecard_table(card), {"label": "KPI", "light": "Status", "value": "Value"})
             common.downloads(f"scorecard_{start}_{end}", flat, key="sc_all")

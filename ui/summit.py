@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analytics import kpis, summit
+from analytics import charts, kpis, summit
 from analytics.summit import figures
 from ui import auth
 from ui.common import con, db_path, escape, tidy
@@ -31,7 +31,7 @@ PRESENTATION = """
 [data-testid="stMainBlockContainer"] { padding-top: 1.2rem; max-width: 100%; }
 </style>
 """
-LIGHT = {"green": "● on target", "amber": "▲ watch", "red": "■ off target", "none": "○ no data"}
+LIGHT = charts.LIGHT_SYMBOLS
 
 
 @st.cache_data(ttl=3600, max_entries=8, show_spinner="Preparing the summit pack…")

@@ -13,6 +13,7 @@ BADGE = {  # label, icon, colour: never colour alone
     "amber": ("Watch", ":material/warning:", "orange"),
     "red": ("Off target", ":material/cancel:", "red"),
     "none": ("No data", ":material/help:", "gray"),
+    "unset": ("No target", ":material/flag:", "gray"),  # a target of 0 on a higher-is-better KPI: nothing to meet
 }
 
 
@@ -23,12 +24,14 @@ def kpi_tile(row: dict, period_word: str = "last month") -> None:
     trend = [0 if v is None or pd.isna(v) else v for v in trend]
     delta = format_delta(spec, row["delta_prev"])
     colour = "off" if spec.higher_is_better is None else ("normal" if spec.higher_is_better else "inverse")
+    flat = delta is not None and not delta.startswith(("+", "-"))  # no change: no arrow, no colour
     with st.container(border=True):
         st.metric(
             spec.label,
             kpis.format_value(spec, row["value"]) if has_value else "n/a",
             delta=f"{delta} vs {period_word}" if delta else None,
-            delta_color=colour,
+            delta_color="off" if flat else colour,
+            delta_arrow="off" if flat else "auto",
             help=spec.definition,
             chart_data=trend if has_value and len(trend) > 1 else None,
             chart_type="line",

@@ -44,7 +44,7 @@ table { border-collapse: collapse; margin: 12px 0 20px; font-size: 18px; }
 th, td { border-bottom: 1px solid #ccc; padding: 6px 12px; text-align: left; vertical-align: top; }
 th { background: #f0f4f8; } td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .light-red { color: #D55E00; font-weight: 700; } .light-amber { color: #9a6a00; font-weight: 700; }
-.light-green { color: #007a5a; font-weight: 700; } .light-none { color: #666; }
+.light-green { color: #007a5a; font-weight: 700; } .light-none, .light-unset { color: #666; }
 .note { background: #fff8e1; padding: 8px 14px; border-left: 5px solid #E69F00; }
 .empty { color: #666; font-style: italic; } .chart { margin: 12px 0 24px; }
 nav ol { columns: 2; font-size: 19px; } footer { margin-top: 60px; font-size: 16px; color: #555; }

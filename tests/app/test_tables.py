@@ -47,3 +47,24 @@ def test_the_check_catches_a_raw_table():
     assert any("money_impact" in p for p in problems)
     assert any("has no format" in p for p in problems)
     assert any("all None" in p for p in problems)
+
+
+def _tile_app():
+    from ui.tiles import kpi_tile
+
+    trend = [("2026-08-01", 0.5), ("2026-09-01", 0.5)]
+    kpi_tile({"kpi": "otif_to_promise", "value": 0.5, "target": 0.0, "light": "unset", "delta_prev": 0.0,
+              "delta_year": None, "reason": None, "trend": trend})
+    kpi_tile({"kpi": "nps", "value": 0.0, "target": 30.0, "light": "red", "delta_prev": 0.0,
+              "delta_year": None, "reason": None, "trend": [("2026-08-01", 0.0), ("2026-09-01", 0.0)]})
+
+
+def test_tiles_zero_change_and_zero_target():
+    at = AppTest.from_function(_tile_app).run()
+    assert not at.exception
+    otif, nps = at.metric
+    assert nps.value == "0" and nps.proto.delta == "0 vs last month"
+    assert nps.proto.direction == nps.proto.MetricDirection.NONE  # no up arrow for no change
+    assert otif.proto.delta == "0.0 pts vs last month"
+    badges = [m.value for m in at.markdown]
+    assert any("No target" in b for b in badges) and not any("On target" in b for b in badges)

@@ -37,3 +37,23 @@ def test_scorecard_march_against_february(tiny_db):
     assert otif["light"] == "red"  # 0.6 against the default 0.95 +- 0.03
     months = [m for m, _ in card.loc["plan_adherence", "trend"]]
     assert months == [date(2026, 2, 1), date(2026, 3, 1)]  # the trend holds only months with data
+
+
+def test_zero_reads_without_a_sign():
+    """NPS 0 and a change of 0 read '0', not '+0' (which reads as a gain and drew an up arrow)."""
+    from analytics.scorecard import format_delta
+
+    nps, otif = kpis.SPECS["nps"], kpis.SPECS["otif_to_promise"]
+    assert kpis.format_value(nps, 0.0) == "0" and kpis.format_value(nps, 0.4) == "0"
+    assert kpis.format_value(nps, 12.0) == "+12" and kpis.format_value(nps, -3.0) == "-3"
+    assert format_delta(nps, 0.2) == "0" and format_delta(nps, 2.0) == "+2"
+    assert format_delta(otif, 0.0004) == "0.0 pts" and format_delta(otif, -0.012) == "-1.2 pts"
+
+
+def test_a_zero_target_is_no_target():
+    """A 0% OTIF target can never be missed: the light says 'no target', not green."""
+    otif = kpis.SPECS["otif_to_promise"]
+    assert kpis.traffic_light(otif, 0.40, 0.0, 0.03) == "unset"
+    assert kpis.traffic_light(otif, 0.96, 0.95, 0.03) == "green"
+    gap = kpis.SPECS["promise_gap_mean_days"]  # lower is better: 0 days is a real target
+    assert kpis.traffic_light(gap, 0.0, 0.0, 1.0) == "green"
