@@ -351,9 +351,9 @@ def writer(
 
     Only a write checked by :func:`analytics.access.requires` (or ``access.acting_as``) may open a writer: the
     actor's audit row is written in the same transaction. Imports, forecast runs and restores first keep a
-    copy of the current file (:mod:`analytics.backup`).
+    copy of the current file (:mod:`analytics.backup_files`).
     """
-    from analytics import access, backup
+    from analytics import access, backup_files
 
     actor = access.current()
     if actor is None:
@@ -375,8 +375,8 @@ def writer(
                 shutil.copyfile(start_from, tmp)
             elif p.exists() and not fresh:
                 shutil.copyfile(p, tmp)
-            if actor.action in backup.BEFORE_ACTIONS and p.exists():
-                backup.take(p, actor.action)  # p cannot change under the lock: the link is the old data
+            if actor.action in backup_files.BEFORE_ACTIONS and p.exists():
+                backup_files.take(p, actor.action)  # p cannot change under the lock: the link is the old data
             con = duckdb.connect(str(tmp))
             try:
                 ensure_schema(con)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import streamlit as st
 
 from analytics import access
+from ui.text import md_escape
 
 _KEY = "_sop_user"
 
@@ -55,8 +56,6 @@ def _sign_in(cfg: access.AccessConfig) -> None:
             if user is not None:
                 st.session_state[_KEY] = user
                 st.rerun()
-            from ui.common import md_escape
-
             st.error(f"{md_escape(st.user.get('email'))} has no role on this dashboard. "
                      "Ask an admin to add you to the access file.")
             st.button("Sign out", on_click=st.logout)
@@ -104,8 +103,6 @@ def explain_refusal(action: str) -> None:
     """A short note where a write control would be, for users whose role may not use it."""
     need, what = access.ACTIONS[action]
     u = user()
-    from ui.common import md_escape
-
     st.caption(f":material/lock: Signed in as {md_escape(u.name)} ({u.role}): to {what} you need the {need} role.")
 
 
@@ -115,8 +112,6 @@ def sidebar() -> None:
     if u.source == "local":
         return
     with st.sidebar:
-        from ui.common import md_escape
-
         st.caption(f"Signed in as **{md_escape(u.name)}** ({u.role})")
         if st.button("Sign out", key="sign_out"):
             st.session_state.pop(_KEY, None)

@@ -7,7 +7,6 @@ sidebar here (called by each page) instead of in app.py keeps pages runnable on 
 from __future__ import annotations
 
 import inspect
-import re
 from datetime import date
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import streamlit as st
 
 from analytics import db, exports, kpis, scorecard
 from analytics.filters import DIMENSIONS, Filters
+from ui.text import md_escape
 
 
 def db_path() -> Path:
@@ -219,18 +219,6 @@ def kept(key: str, options: list) -> dict:
 
 def _remember(key: str) -> None:
     st.session_state[f"_keep_{key}"] = st.session_state[key]
-
-
-_MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
-
-
-def md_escape(text) -> str:
-    """Text a person typed (or a data file brought) made safe for Markdown: st.markdown / st.write / st.caption,
-    st.success and friends, widget and expander labels, st.table cells. Every ASCII punctuation character is
-    backslash-escaped (CommonMark), so no emphasis, heading, list, link, image, LaTeX, colour directive or raw
-    HTML (``<``) survives and entities (``&lt;``) show as typed; line breaks become spaces."""
-    flat = " ".join(str(text).splitlines())
-    return _MD_SPECIAL.sub(r"\\\1", flat)
 
 
 def escape(text) -> str:

@@ -48,8 +48,8 @@ coefficients, seasonal indices, log decision) stay fixed and only the states run
 without estimated parameters recompute; an update that cannot run (a log-scale model meeting a zero, say)
 
 One file per family: ``base`` (the base class and shared helpers), ``prepared`` (seasonal adjustment, log
-scale, temporal aggregation), ``naive``, ``ets``, ``theta``, ``arima``, ``intermittent``, ``combo`` and
-``registry`` (``MODEL_ALIASES``, ``make_model``, ``fit_member``). Every public name is importable from here.
+scale, temporal aggregation), ``naive``, ``ets``, ``theta``, ``arima``, ``intermittent``, ``members`` (the single-family models by alias and
+``fit_member``), ``combo`` and ``registry`` (``MODEL_ALIASES``, ``make_model``). Every public name is importable from here.
 """
 
 from __future__ import annotations

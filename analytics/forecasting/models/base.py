@@ -17,7 +17,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from scipy.special import ndtri  # = scipy.stats.norm.ppf; scipy.stats and scipy.signal cost ~1 s to import
 
-__all__ = ["Bounds", "ForecastModel", "UpdateCache"]
+__all__ = ["Bounds", "ForecastModel", "Naive", "UpdateCache", "Zero"]
 
 Bounds = dict[int, tuple[np.ndarray, np.ndarray]]
 #: ``forecast_from`` results by (model id, history length, h), shared within one backtest.
@@ -87,9 +87,7 @@ class ForecastModel:
         return "empty history" if y.size == 0 else None
 
     def _fallback(self) -> ForecastModel:
-        from analytics.forecasting.models.naive import Naive  # the family modules import this one
-
-        return Naive()
+        return Naive()  # defined below: the end of every fallback chain
 
     def _fit(self, y: np.ndarray) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -231,3 +229,41 @@ class ForecastModel:
     def get_params(self) -> dict[str, object]:
         """Hyper-parameters given to ``__init__``."""
         return {}
+
+
+# ---------------------------------------------------------------------------------------------- the floor
+# Every fallback chain ends on Naive, then Zero; they live here (re-exported by naive.py) so that base imports
+# no family module.
+
+
+class Zero(ForecastModel):
+    """Forecast of zero with a zero-width interval: for inactive items (no demand expected)."""
+
+    alias = "Zero"
+
+    def _unsuitable(self, y: np.ndarray) -> str | None:
+        return None
+
+    def _fit(self, y: np.ndarray) -> None:
+        pass
+
+    def _forecast(self, h: int, levels: Sequence[int]) -> tuple[np.ndarray, Bounds]:
+        zero = np.zeros(h)
+        return zero, {lv: (zero, zero) for lv in levels}
+
+
+class Naive(ForecastModel):
+    """Last observed value. Interval: sigma * sqrt(h), sigma = RMS of the in-sample y_t - y_{t-1}."""
+
+    alias = "Naive"
+
+    def _fallback(self) -> ForecastModel:
+        return Zero()
+
+    def _fit(self, y: np.ndarray) -> None:
+        self.last_ = float(y[-1])
+        self.sigma_ = _rms(np.diff(y))
+
+    def _forecast(self, h: int, levels: Sequence[int]) -> tuple[np.ndarray, Bounds]:
+        mean = np.full(h, self.last_)
+        return mean, _normal_bounds(mean, self.sigma_ * np.sqrt(np.arange(1, h + 1)), levels)

@@ -8,6 +8,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from analytics.forecasting.models.base import Bounds, ForecastModel, UpdateCache, _all_zero, _as_history, _short
+from analytics.forecasting.models.members import fit_member
 
 __all__ = ["COMBO_MEMBERS", "Combo"]
 
@@ -47,8 +48,6 @@ class Combo(ForecastModel):
         return _all_zero(y)
 
     def _fit(self, y: np.ndarray) -> None:
-        from analytics.forecasting.models.registry import fit_member  # the registry imports every family
-
         fitted = [fit_member(name, y, self.season_length) for name in self.members]
         self._set_members(fitted)
 

@@ -6,42 +6,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from analytics.forecasting.models.base import Bounds, ForecastModel, _normal_bounds, _rms
+from analytics.forecasting.models.base import Bounds, ForecastModel, Naive, Zero, _normal_bounds, _rms
+
+# Naive and Zero live in base: they end every fallback chain, and base must not import a family module.
 
 __all__ = ["MovingAverage", "Naive", "SeasonalNaive", "Zero"]
-
-
-class Zero(ForecastModel):
-    """Forecast of zero with a zero-width interval: for inactive items (no demand expected)."""
-
-    alias = "Zero"
-
-    def _unsuitable(self, y: np.ndarray) -> str | None:
-        return None
-
-    def _fit(self, y: np.ndarray) -> None:
-        pass
-
-    def _forecast(self, h: int, levels: Sequence[int]) -> tuple[np.ndarray, Bounds]:
-        zero = np.zeros(h)
-        return zero, {lv: (zero, zero) for lv in levels}
-
-
-class Naive(ForecastModel):
-    """Last observed value. Interval: sigma * sqrt(h), sigma = RMS of the in-sample y_t - y_{t-1}."""
-
-    alias = "Naive"
-
-    def _fallback(self) -> ForecastModel:
-        return Zero()
-
-    def _fit(self, y: np.ndarray) -> None:
-        self.last_ = float(y[-1])
-        self.sigma_ = _rms(np.diff(y))
-
-    def _forecast(self, h: int, levels: Sequence[int]) -> tuple[np.ndarray, Bounds]:
-        mean = np.full(h, self.last_)
-        return mean, _normal_bounds(mean, self.sigma_ * np.sqrt(np.arange(1, h + 1)), levels)
 
 
 class SeasonalNaive(ForecastModel):
