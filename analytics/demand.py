@@ -139,9 +139,11 @@ def base_forecast(
 ) -> pd.DataFrame:
     """The forecast a planner edits on ``as_of`` for one SKU or one family.
 
-    grain: one row per SKU x period of the base snapshot (see :func:`base_snapshot`); with
-    ``future_only`` only the periods that may be overridden (from the month of ``as_of`` on).
-    Columns: period, sku, quantity, source, snapshot_date. Empty when no snapshot exists yet.
+    grain: one row per SKU of the target x period of the base snapshot (see :func:`base_snapshot`); with
+    ``future_only`` only the periods that may be overridden (from the month of ``as_of`` on). A SKU the
+    snapshot does not forecast (e.g. no order history in a complete month) gets quantity 0 in each of the
+    snapshot's periods, as :func:`plan_override` takes it. Columns: period, sku, quantity, source,
+    snapshot_date. Empty when no snapshot exists yet.
     """
     as_of = _as_date(as_of)
     skus = _target_skus(con, level, sku_or_family)
@@ -149,12 +151,18 @@ def base_forecast(
     if base is None:
         return pd.DataFrame(columns=BASE_COLUMNS)
     return con.execute(
-        """-- grain: one row per sku x period of the base snapshot
-        SELECT f.period, f.sku, f.quantity, f.source, f.snapshot_date
-        FROM forecasts f
-        WHERE f.source = $source AND f.snapshot_date = $snapshot_date AND list_contains($skus, f.sku)
-          AND (NOT $future_only OR f.period >= date_trunc('month', $as_of::DATE))
-        ORDER BY f.period, f.sku""",
+        """-- grain: one row per target sku x period of the base snapshot (0 where the snapshot lacks the sku)
+        WITH periods AS (  -- grain: period of the base snapshot
+            SELECT DISTINCT period FROM forecasts
+            WHERE source = $source AND snapshot_date = $snapshot_date
+              AND (NOT $future_only OR period >= date_trunc('month', $as_of::DATE))
+        )
+        SELECT p.period, s.sku, coalesce(f.quantity, 0.0) AS quantity, $source AS source,
+               $snapshot_date::DATE AS snapshot_date
+        FROM periods p CROSS JOIN (SELECT unnest($skus::VARCHAR[]) AS sku) s
+        LEFT JOIN forecasts f ON f.sku = s.sku AND f.period = p.period AND f.source = $source
+             AND f.snapshot_date = $snapshot_date
+        ORDER BY p.period, s.sku""",
         {"source": base[0], "snapshot_date": base[1], "skus": skus, "future_only": bool(future_only),
          "as_of": as_of},
     ).df()

@@ -28,6 +28,9 @@ def override_form(con, db_path, level: str, key: str, as_of: date, data_version:
     by_period["period"] = pd.to_datetime(by_period["period"]).dt.date
     st.caption(f"Starting from the {escape(base['source'].iloc[0])} snapshot of {pd.Timestamp(base['snapshot_date'].iloc[0]):%Y-%m-%d}. "
                "A family change is spread over its SKUs in proportion to their forecast.")
+    if not base["quantity"].any():
+        st.caption(f"{escape(key)} has no forecast in that snapshot (e.g. no orders in a complete month yet): "
+                   "every month starts at 0; enter new units.")
     st.dataframe(by_period.rename(columns={"quantity": "current"}).set_index("period").T.round(1), width="stretch")
     with st.form("wb_override_form"):
         c1, c2, c3 = st.columns([3, 1, 1])

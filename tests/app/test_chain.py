@@ -1,0 +1,136 @@
+"""The chain the product exists for, end to end through the pages: a consensus override saved on the demand
+workbench reaches the supply plan, the promise answer and a new summit's "consensus changes".
+
+The tiny company (tests/conftest.py): data as of 2026-03-24 (the last event), so the statistical run, the
+override and the summit are all dated 2026-03-24 and the plan starts in April 2026.
+
+Worked by hand:
+* The statistical run (as of 03-24, last complete month February) forecasts B and C; A has no order in a
+  complete month, so it has no statistical forecast. Before the override the plan takes A's April from the
+  latest consensus on or before 03-24: the 02-25 snapshot, A April = 9.
+* The override sets A April 2026 to 40 units. Its base is the newest snapshot on or before 03-24: the
+  statistical one of 03-24 (newer than consensus 02-25); A is not in it, so base_qty = 0. The new consensus
+  snapshot (dated 03-24) is the statistical snapshot with A April = 40 added.
+* Planning phases the forecast by order month over the months orders fall due: the orders of the 12 complete
+  months to February 2026 are O0 (2 units, due the same month) and O3 (4 units, ordered 02-20, due 03-30: one
+  month later) -> shares 1/3 same month, 2/3 a month later. A's demand in April = 40 x 1/3 + backlog 3 (O4,
+  promised 04-05) = 16.333 (before: 9 x 1/3 + 3 = 6).
+* Promise: the answer commits A's April demand, 16.333, on top of which the new order comes.
+* Summit "consensus changes", family F1 (A and B), April: consensus 40 (A) + B's statistical April forecast;
+  previous cycle = the latest consensus before March 2026 = 02-25: A April 9 -> previous 9; one overridden
+  cell, override change 40 - 0 = 40, reason "Trade fair in spring".
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+from datetime import date
+
+import pytest
+
+from analytics import db, planning, summit
+from tests.app.test_pages import _submit, run_page
+
+AS_OF = date(2026, 3, 24)
+APRIL = date(2026, 4, 1)
+REASON = "Trade fair in spring"
+
+
+@pytest.fixture()
+def run_db(tiny_db, monkeypatch):
+    """The tiny company (the pages' database) after a statistical run dated by the data (as of 2026-03-24)."""
+    from analytics.forecasting import batch
+
+    monkeypatch.setenv("SOP_DB", str(tiny_db))
+    with cf.ThreadPoolExecutor(2) as ex:
+        report = batch.run_forecast(tiny_db, horizon=12, executor=ex)
+    assert report.snapshot_date == AS_OF
+    return tiny_db
+
+
+def _a_april_demand(path) -> float:
+    con = db.open_reader(path)
+    try:
+        plan = planning.make_plan(planning.plan_inputs(con, AS_OF, 18), "optimised")
+    finally:
+        con.close()
+    row = plan.lines[(plan.lines["sku"] == "A") & (plan.lines["period"] == "2026-04-01")].iloc[0]
+    return float(row["demand"])
+
+
+def test_an_override_on_the_workbench_reaches_plan_promise_and_summit(run_db):
+    assert _a_april_demand(run_db) == pytest.approx(9 / 3 + 3)  # before: the 02-25 consensus
+
+    # 1. The workbench: SKU A, Override tab, April 2026 -> 40 units, with a reason.
+    at = run_page("pages/demand_workbench.py")
+    assert not at.exception
+    assert any("Statistical run #1 · snapshot 2026-03-24" in c.value for c in at.caption)
+    at.selectbox(key="wb_sku").set_value("A")
+    at.run()
+    assert not any("run the statistical forecast first" in i.value for i in at.info)
+    assert at.multiselect(key="wb_ovr_months").options[:2] == ["Mar 2026", "Apr 2026"]  # from the data's month
+    at.multiselect(key="wb_ovr_months").set_value([APRIL])
+    at.radio(key="wb_ovr_unit").set_value("units")
+    at.number_input(key="wb_ovr_value").set_value(40.0)
+    at.text_input(key="wb_ovr_reason").set_value(REASON)
+    at.text_input(key="wb_ovr_user").set_value("Pat")
+    _submit(at, "Save as new consensus")
+    assert any("1 forecast cells changed" in s.value for s in at.success), [e.value for e in at.error]
+    con = db.open_reader(run_db)
+    snap = con.execute(
+        "SELECT snapshot_date, quantity FROM forecasts WHERE source = 'consensus' AND sku = 'A' "
+        "AND period = $p ORDER BY snapshot_date DESC LIMIT 1",
+        {"p": APRIL},
+    ).fetchall()
+    b_april = con.execute(
+        "SELECT quantity FROM forecasts WHERE source = 'statistical' AND sku = 'B' "
+        "AND period = $p AND snapshot_date = $d",
+        {"p": APRIL, "d": AS_OF},
+    ).fetchall()[0][0]
+    con.close()
+    assert snap == [(AS_OF, 40.0)]  # dated by the data, not by today's date
+
+    # 2. The supply plan (the supply review page and the planning function it calls).
+    assert _a_april_demand(run_db) == pytest.approx(40 / 3 + 3)
+    at = run_page("pages/supply_review.py")
+    at.radio(key="sr_level").set_value("sku")
+    at.run()
+    at.selectbox(key="sr_pick_sku").set_value("A")
+    at.run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    april = table[table.astype(str).apply(lambda r: r.str.contains("2026-04-01")).any(axis=1)]
+    assert len(april) == 1
+    numbers = [v for v in april.iloc[0].tolist() if isinstance(v, int | float)]
+    assert any(abs(v - 16.3) < 0.051 for v in numbers), april  # 40/3 + 3, shown to one decimal
+
+    # 3. The promise page: the answer for A in April commits the new demand.
+    at = run_page("pages/promise.py")
+    at.selectbox(key="pr_sku").set_value("A")
+    at.number_input(key="pr_qty").set_value(5.0)
+    at.date_input(key="pr_date").set_value(date(2026, 4, 20))
+    _submit(at, "Check")
+    assert not at.exception
+    answer = at.session_state["pr_answer"]
+    atp = answer["atp_by_month"].set_index("period")
+    assert atp.loc["2026-04-01", "committed"] == pytest.approx(40 / 3 + 3)
+
+    # 4. A new summit: its demand step's "consensus changes" shows the override and its reason.
+    at = run_page("pages/summit.py")
+    _submit(at, "Freeze the data and start")
+    assert not at.exception
+    sid = at.session_state["sm_id"]
+    con = db.open_reader(run_db)
+    s = summit.load_summit(con, sid)
+    con.close()
+    assert s.as_of == AS_OF and s.versions["consensus_snapshot"] == "2026-03-24"
+    ch = s.consensus_changes.set_index(["family", "period"]).loc[("F1", APRIL)]
+    assert ch["consensus"] == pytest.approx(40 + b_april)
+    assert ch["previous_consensus"] == pytest.approx(9)
+    assert ch["override_cells"] == 1 and ch["override_change"] == pytest.approx(40)
+    assert ch["reasons"] == REASON
+    while not at.header[0].value.startswith("4."):  # walk the agenda to the demand review
+        _submit(at, "Next ▶")
+    assert not at.exception
+    shown = [t.value for t in at.table]
+    assert any(t.astype(str).apply(lambda r: r.str.contains(REASON)).any(axis=None) for t in shown), shown
