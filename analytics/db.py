@@ -93,6 +93,13 @@ FORECAST_TABLES_SQL = [
     """CREATE TABLE IF NOT EXISTS forecast_backtests (
         run_id BIGINT, unique_id VARCHAR, cutoff_period DATE, period DATE, step INTEGER, model VARCHAR,
         forecast DOUBLE, y DOUBLE)""",
+    # forecast_intervals holds the reconciled (coherent) forecasts; the engine's own per-series forecasts
+    # before reconciliation are kept here, and how the run reconciled in forecast_reconciliation.
+    """CREATE TABLE IF NOT EXISTS forecast_base (
+        run_id BIGINT, snapshot_date DATE, unique_id VARCHAR, period DATE, model VARCHAR,
+        mean DOUBLE, lo80 DOUBLE, hi80 DOUBLE, lo95 DOUBLE, hi95 DOUBLE)""",
+    """CREATE TABLE IF NOT EXISTS forecast_reconciliation (
+        run_id BIGINT, method VARCHAR, shrinkage DOUBLE, residual_samples INTEGER, notes VARCHAR)""",
 ]
 
 
@@ -425,7 +432,8 @@ def _carry_settings(con: duckdb.DuckDBPyConnection, old: Path, keep_settings: bo
             ).fetchall()
         }
         kept = ("kpi_targets", "column_mappings", "import_log", "forecast_runs", "forecast_leaderboard",
-                "forecast_intervals", "forecast_backtests", "forecast_overrides",
+                "forecast_intervals", "forecast_backtests", "forecast_base", "forecast_reconciliation",
+                "forecast_overrides",
                 "plan_versions", "plan_lines", "plan_products", "plan_capacity",
                 "plan_scenarios", "production_requests",
                 "summits", "summit_frames", "summit_actions", "summit_action_log", "summit_pulse")

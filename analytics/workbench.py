@@ -2,8 +2,11 @@
 backtests, the leaderboard, and bottom-up against direct family forecasts.
 
 A "series" is a SKU (``level='sku'``), a family (``level='family'``) or everything (``level='total'``).
-Family and total forecasts are bottom-up sums of the SKU forecasts; the direct family forecast (the family's
-own history through the same automatic pipeline) is shown beside them.
+A forecast run reconciles SKU, family and total forecasts (``analytics/forecasting/reconcile.py``), so the
+family and total forecasts are the sums of the SKU forecasts, and their intervals are the reconciled
+intervals of that family or the total. The base forecasts (each series through the automatic pipeline on its
+own, before reconciliation: for a family, its direct forecast) are shown beside them. Runs made before
+reconciliation existed have no base table: their family view is the plain bottom-up sum.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from datetime import date
 
 import pandas as pd
 
-from analytics.forecasting.batch import FAMILY_PREFIX
+from analytics.forecasting.batch import FAMILY_PREFIX, TOTAL_ID
 
 LEVELS = ("sku", "family", "total")
 
@@ -44,30 +47,64 @@ def history(con, level: str, key: str | None, last_month: date) -> pd.DataFrame:
     return con.execute(sql, params | {"last": last_month}).df()
 
 
-def forecast_fan(con, level: str, key: str | None, run_id: int) -> pd.DataFrame:
-    """grain: one row per future month: period, mean, lo80, hi80, lo95, hi95 of the run's chosen models.
+def _aggregate_id(level: str, key: str | None) -> str | None:
+    return FAMILY_PREFIX + str(key) if level == "family" else (TOTAL_ID if level == "total" else None)
 
-    For a family or the total the mean is the bottom-up sum of the SKU means; the bounds are summed too,
-    which overstates the spread (errors of different SKUs partly cancel) and is labelled so on screen.
+
+def is_reconciled(con, run_id: int) -> bool:
+    """Did this run reconcile its forecasts (and keep the base forecasts)?"""
+    row = con.execute("SELECT count(*) FROM forecast_base WHERE run_id = $run", {"run": run_id}).fetchone()
+    return bool(row[0])
+
+
+def forecast_fan(con, level: str, key: str | None, run_id: int) -> pd.DataFrame:
+    """grain: one row per future month: period, mean, lo80, hi80, lo95, hi95 of the run, skus.
+
+    The mean of a family or the total is the sum of its SKUs' (reconciled) means. Its bounds are the
+    reconciled interval of that family or the total when the run stored one; otherwise (runs before
+    reconciliation) the sums of the SKU bounds, which overstate the spread.
     """
     pred, params = _sku_filter(level, key)
     sql = f"""
-        SELECT i.period, sum(i.mean) AS mean, sum(i.lo80) AS lo80, sum(i.hi80) AS hi80,
-               sum(i.lo95) AS lo95, sum(i.hi95) AS hi95, count(*) AS skus
-        FROM forecast_intervals i JOIN products p ON p.sku = i.unique_id
-        WHERE i.run_id = $run AND {pred}
-        GROUP BY i.period ORDER BY i.period
+        WITH skus AS (  -- grain: period: the SKU forecasts of the series, summed
+            SELECT i.period, sum(i.mean) AS mean, sum(i.lo80) AS lo80, sum(i.hi80) AS hi80,
+                   sum(i.lo95) AS lo95, sum(i.hi95) AS hi95, count(*) AS skus
+            FROM forecast_intervals i JOIN products p ON p.sku = i.unique_id
+            WHERE i.run_id = $run AND {pred}
+            GROUP BY i.period
+        ), agg AS (  -- grain: period: the reconciled interval of the family or total, if stored
+            SELECT period, lo80, hi80, lo95, hi95 FROM forecast_intervals
+            WHERE run_id = $run AND unique_id = $agg
+              AND EXISTS (SELECT 1 FROM forecast_base WHERE run_id = $run)
+        )
+        SELECT s.period, s.mean, coalesce(a.lo80, s.lo80) AS lo80, coalesce(a.hi80, s.hi80) AS hi80,
+               coalesce(a.lo95, s.lo95) AS lo95, coalesce(a.hi95, s.hi95) AS hi95, s.skus
+        FROM skus s LEFT JOIN agg a USING (period)
+        ORDER BY s.period
     """
-    return con.execute(sql, params | {"run": run_id}).df()
+    return con.execute(sql, params | {"run": run_id, "agg": _aggregate_id(level, key)}).df()
+
+
+def base_forecast(con, level: str, key: str | None, run_id: int) -> pd.DataFrame:
+    """grain: one row per future month of the series' own base forecast (before reconciliation): period,
+    mean, lo80, hi80, lo95, hi95, model. For a family this is its direct forecast; runs before
+    reconciliation stored it in forecast_intervals."""
+    uid = key if level == "sku" else _aggregate_id(level, key)
+    return con.execute(
+        """-- grain: one row per period of one series
+        SELECT period, mean, lo80, hi80, lo95, hi95, model FROM forecast_base
+        WHERE run_id = $run AND unique_id = $uid
+        UNION ALL
+        SELECT period, mean, lo80, hi80, lo95, hi95, model FROM forecast_intervals
+        WHERE run_id = $run AND unique_id = $uid AND NOT EXISTS (SELECT 1 FROM forecast_base WHERE run_id = $run)
+        ORDER BY period""",
+        {"run": run_id, "uid": uid},
+    ).df()
 
 
 def direct_family_forecast(con, family: str, run_id: int) -> pd.DataFrame:
-    """grain: one row per future month of the family's own (direct) forecast."""
-    return con.execute(
-        "SELECT period, mean, lo80, hi80, lo95, hi95, model FROM forecast_intervals "
-        "WHERE run_id = $run AND unique_id = $uid ORDER BY period",
-        {"run": run_id, "uid": FAMILY_PREFIX + family},
-    ).df()
+    """grain: one row per future month of the family's own (direct, base) forecast."""
+    return base_forecast(con, "family", family, run_id)
 
 
 def past_snapshots(con, level: str, key: str | None, source: str, before: date, n: int = 6) -> pd.DataFrame:
@@ -113,8 +150,9 @@ def model_mix(con, run_id: int) -> pd.DataFrame:
     """grain: demand class x chosen model: how many SKUs, for the run summary."""
     return con.execute(
         "SELECT demand_class, model, count(*) AS skus FROM forecast_leaderboard "
-        "WHERE run_id = $run AND chosen AND NOT starts_with(unique_id, $fam) GROUP BY ALL ORDER BY skus DESC",
-        {"run": run_id, "fam": FAMILY_PREFIX},
+        "WHERE run_id = $run AND chosen AND NOT starts_with(unique_id, $fam) AND unique_id <> $total "
+        "GROUP BY ALL ORDER BY skus DESC",
+        {"run": run_id, "fam": FAMILY_PREFIX, "total": TOTAL_ID},
     ).df()
 
 

@@ -52,13 +52,13 @@ if filters is not None:
         if chosen is not None:
             st.markdown(f"**Demand class:** {chosen['demand_class']} · **chosen model:** {chosen['model']} · "
                         f"{common.escape(chosen['reason'])}")
-        title = {"sku": f"SKU {key}", "family": f"Family {key} (bottom-up sum of its SKUs)",
-                 "total": "All SKUs (bottom-up)"}[level]
+        title = {"sku": f"SKU {key}", "family": f"Family {key} (reconciled: the sum of its SKUs)",
+                 "total": "All SKUs (reconciled)"}[level]
         st.plotly_chart(common.cached_chart((v, level, key, run_id, last_month), "forecast_fan_figure",
                                             (title, hist.tail(36), fan, snaps, cons, direct)), width="stretch")
         if level != "sku":
-            st.caption("The fan of a family or total adds up the SKUs' intervals, so it is wider than the true "
-                       "spread; the dotted line is the family's own (direct) forecast for comparison.")
+            st.caption("SKU, family and total forecasts are reconciled so that they add up (MinT); the dotted "
+                       "line is the family's own (direct) forecast before reconciliation, for comparison.")
         table = fan.merge(cons.rename(columns={"quantity": "consensus"})[["period", "consensus"]], how="left", on="period")
         st.dataframe(common.tidy(table), hide_index=True, width="stretch")
         common.downloads(f"forecast_{level}_{key or 'total'}", table, key="wb_fc")

@@ -39,6 +39,8 @@ from analytics import access, db, kpis
 
 Progress = Callable[[float, str], None]
 FAMILY_PREFIX = "family:"  # unique_id of a family-level series in forecast_intervals / leaderboard
+TOTAL_ID = "total:all"  # unique_id of the total (all SKUs) series
+RECONCILE_METHOD = "mint_shrink"  # how SKU, family and total forecasts are made coherent (forecasting/reconcile.py)
 
 
 # --------------------------------------------------------------------------------------- history
@@ -48,9 +50,12 @@ def demand_history(con, last_month: date, level: str = "sku") -> pd.DataFrame:
     """grain: one row per series x month: unique_id, ds (month start), y (ordered quantity, zero-filled).
 
     Each series runs from its first month with orders to ``last_month`` (the last complete month).
-    ``level='family'`` sums the SKUs of each family (unique_id = 'family:<name>').
+    ``level='family'`` sums the SKUs of each family (unique_id = 'family:<name>'), ``level='total'`` all SKUs
+    (unique_id = 'total:all').
     """
-    key = "d.sku" if level == "sku" else "'" + FAMILY_PREFIX + "' || p.family"  # constant expressions
+    key = {"sku": "d.sku", "family": "'" + FAMILY_PREFIX + "' || p.family", "total": "'" + TOTAL_ID + "'"}[
+        level
+    ]  # constant expressions
     sql = f"""
         WITH demand AS (  -- grain: series x month with orders
             SELECT {key} AS unique_id, d.month, sum(d.qty) AS qty
@@ -201,9 +206,18 @@ def _month_list(first: date, n: int) -> list[date]:
 
 
 def result_frames(
-    results: list[SeriesResult], history: dict[str, list[date]], first_period: date, run_id: int, snapshot_date: date
+    results: list[SeriesResult],
+    history: dict[str, list[date]],
+    first_period: date,
+    run_id: int,
+    snapshot_date: date,
+    reconciled: pd.DataFrame | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Turn worker results into the rows of the run's tables (periods as dates)."""
+    """Turn worker results into the rows of the run's tables (periods as dates).
+
+    With ``reconciled`` (unique_id, step, mean, lo80, hi80, lo95, hi95 from ``reconcile.reconcile_run``),
+    ``forecast_intervals`` holds the reconciled numbers of the series it covers and ``forecast_base`` the
+    engine's own (base) forecasts of every series."""
     intervals, boards, backtests = [], [], []
     for r in results:
         if not r.ok:
@@ -211,7 +225,7 @@ def result_frames(
         f = r.forecast.copy()
         f["period"] = _month_list(first_period, len(f))
         f["unique_id"] = r.unique_id
-        intervals.append(f[["unique_id", "period", "mean", "lo80", "hi80", "lo95", "hi95"]].assign(model=r.chosen))
+        intervals.append(f[["unique_id", "step", "period", "mean", "lo80", "hi80", "lo95", "hi95"]].assign(model=r.chosen))
         b = r.leaderboard.copy()
         b["unique_id"] = r.unique_id
         b["demand_class"] = r.demand_class
@@ -240,10 +254,17 @@ def result_frames(
         "error_sigma_lag1",
     ]
     cols_t = ["unique_id", "cutoff_period", "period", "step", "model", "forecast", "y"]
+    fan = pd.concat(intervals, ignore_index=True) if intervals else pd.DataFrame(columns=[*cols_i, "step"])
+    base = fan[cols_i].copy()
+    if reconciled is not None and len(reconciled):
+        bounds = ["mean", "lo80", "hi80", "lo95", "hi95"]
+        fan = fan.merge(reconciled[["unique_id", "step", *bounds]], on=["unique_id", "step"], how="left",
+                        suffixes=("", "_rec"))
+        has = fan["mean_rec"].notna()
+        for col in bounds:
+            fan.loc[has, col] = fan.loc[has, col + "_rec"]
     out = {
-        "forecast_intervals": pd.concat(intervals, ignore_index=True)[cols_i]
-        if intervals
-        else pd.DataFrame(columns=cols_i),
+        "forecast_intervals": fan[cols_i],
         "forecast_leaderboard": pd.concat(boards, ignore_index=True)[cols_b]
         if boards
         else pd.DataFrame(columns=cols_b),
@@ -251,9 +272,11 @@ def result_frames(
         if backtests
         else pd.DataFrame(columns=cols_t),
     }
+    if reconciled is not None:
+        out["forecast_base"] = base
     for name, df in out.items():
         df.insert(0, "run_id", run_id)
-        if name == "forecast_intervals":
+        if name in ("forecast_intervals", "forecast_base"):
             df.insert(1, "snapshot_date", snapshot_date)
     return out
 
@@ -302,7 +325,8 @@ def run_forecast(
         if as_of is None:
             raise db.DatabaseError("The database holds no orders to forecast from.")
         last_month = kpis.last_complete_month(as_of)
-        hist = pd.concat([demand_history(reader, last_month, "sku"), demand_history(reader, last_month, "family")])
+        hist = pd.concat([demand_history(reader, last_month, level) for level in ("sku", "family", "total")])
+        family_of = dict(reader.execute("SELECT sku, family FROM products").fetchall())
     finally:
         reader.close()
     series, months = [], {}
@@ -323,14 +347,23 @@ def run_forecast(
     failures = [f"{r.unique_id}: {r.error}" for r in results if not r.ok]
     first_period = kpis.add_months(last_month, 1)
     if progress:
+        progress(0.98, "reconciling SKU, family and total forecasts")
+    from analytics.forecasting.reconcile import reconcile_run
+
+    reconciled, rec_info = reconcile_run(results, family_of, months, total_id=TOTAL_ID, family_prefix=FAMILY_PREFIX,
+                                         method=RECONCILE_METHOD)
+    if progress:
         progress(0.99, "writing the snapshot, leaderboard and backtests")
     with db.writer(path) as con:
         run_id = int(con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM forecast_runs").fetchall()[0][0])
         access.note(target=f"forecast run {run_id}", after={"series": len(results), "failed": len(failures),
                                                             "horizon": horizon, "snapshot_date": str(as_of)})
-        frames = result_frames(results, months, first_period, run_id, as_of)
+        frames = result_frames(results, months, first_period, run_id, as_of, reconciled)
+        frames["forecast_reconciliation"] = pd.DataFrame([{
+            "run_id": run_id, "method": rec_info["method"], "shrinkage": rec_info["lambda"],
+            "residual_samples": rec_info["n_samples"], "notes": "; ".join(rec_info["notes"])}])
         fc = frames["forecast_intervals"]
-        sku_rows = fc[~fc["unique_id"].str.startswith(FAMILY_PREFIX)]
+        sku_rows = fc[fc["unique_id"].isin(family_of)]  # the statistical snapshot: reconciled SKU forecasts
         snapshot = pd.DataFrame(
             {
                 "snapshot_date": as_of,

@@ -41,7 +41,7 @@ and the shrunk error correlations (as hierarchicalforecast's ``Normality`` inter
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,6 +55,7 @@ __all__ = [
     "ShrunkCovariance",
     "reconcile",
     "reconcile_forecasts",
+    "reconcile_run",
     "reconciled_std",
     "shrunk_covariance",
     "sigma_from_interval",
@@ -428,4 +429,50 @@ def reconcile_forecasts(
         "n_samples": 0 if cov is None else cov.n_samples,
         "notes": notes,
     }
+    return out, info
+
+
+def reconcile_run(
+    results: Sequence,
+    family_of: Mapping[str, str],
+    months: Mapping[str, Sequence],
+    *,
+    total_id: str,
+    family_prefix: str,
+    method: str = "mint_shrink",
+) -> tuple[pd.DataFrame, dict]:
+    """Reconcile one forecast run: SKUs > families > total.
+
+    ``results``: the run's per-series results (``batch.SeriesResult``: unique_id, ok, chosen, forecast with
+    step/mean/lo80/hi80/lo95/hi95, backtest with cutoff/step/y/model/forecast). ``family_of``: SKU -> family.
+    ``months``: the history months of each series (to align backtest errors by origin and target month).
+    SKUs whose forecast failed are left out of the hierarchy (their family's other SKUs share its total).
+
+    Returns the reconciled frame (unique_id, step, mean, lo80, hi80, lo95, hi95; every SKU, family and the
+    total) and ``info`` (method, lambda, n_samples, notes).
+    """
+    ok = {r.unique_id: r for r in results if r.ok}
+    skus = sorted(u for u in ok if u in family_of)
+    if not skus:
+        return pd.DataFrame(columns=["unique_id", "step", "mean", "lo80", "hi80", "lo95", "hi95"]), {
+            "method": "none", "lambda": None, "n_samples": 0, "notes": ["no SKU forecasts to reconcile"]}
+    h = Hierarchy.from_levels(skus, [[total_id] * len(skus), [family_prefix + str(family_of[s]) for s in skus]])
+    base, res = [], []
+    for uid in h.ids:
+        r = ok.get(uid)
+        if r is None:
+            continue
+        base.append(r.forecast[["step", "mean", "lo80", "hi80", "lo95", "hi95"]].assign(unique_id=uid))
+        bt = r.backtest
+        if bt is not None and len(bt):
+            bt = bt[bt["model"] == r.chosen]
+            hist = months[uid]
+            keys = [(hist[int(c)], int(s)) for c, s in zip(bt["cutoff"], bt["step"])]
+            res.append(pd.DataFrame({"unique_id": uid, "key": keys, "error": (bt["y"] - bt["forecast"]).to_numpy()}))
+    out, info = reconcile_forecasts(
+        pd.concat(base, ignore_index=True), h, pd.concat(res, ignore_index=True) if res else None, method
+    )
+    failed = [r.unique_id for r in results if not r.ok and r.unique_id in family_of]
+    if failed:
+        info["notes"].append(f"{len(failed)} SKUs failed to forecast and are left out of the reconciliation")
     return out, info

@@ -30,8 +30,9 @@ def _snapshot(path) -> pd.DataFrame:
 def test_run_writes_snapshot_leaderboard_and_intervals(tiny_db):
     with cf.ThreadPoolExecutor(2) as ex:
         report = batch.run_forecast(tiny_db, horizon=6, as_of=AS_OF, executor=ex)
-    # Series: SKUs A, B, C with orders up to March (the last complete month) + families F1, F2 (direct).
-    assert (report.n_series, report.n_failed) == (5, 0)
+    # Series: SKUs A, B, C with orders up to March (the last complete month) + families F1, F2 (direct)
+    # + the total.
+    assert (report.n_series, report.n_failed) == (6, 0)
     snap = _snapshot(tiny_db)
     assert sorted(snap["sku"].unique()) == ["A", "B", "C"]
     # 6 months from April 2026 (the month after the last complete month).
@@ -40,12 +41,12 @@ def test_run_writes_snapshot_leaderboard_and_intervals(tiny_db):
     con = db.open_reader(tiny_db)
     board = con.execute("SELECT unique_id, count(*) FILTER (WHERE chosen) AS chosen FROM forecast_leaderboard "
                         "GROUP BY 1 ORDER BY 1").fetchall()
-    assert board == [("A", 1), ("B", 1), ("C", 1), ("family:F1", 1), ("family:F2", 1)]
+    assert board == [("A", 1), ("B", 1), ("C", 1), ("family:F1", 1), ("family:F2", 1), ("total:all", 1)]
     fan = con.execute("SELECT lo95, lo80, mean, hi80, hi95 FROM forecast_intervals").fetchnumpy()
     assert (fan["lo95"] <= fan["lo80"] + 1e-9).all() and (fan["lo80"] <= fan["mean"] + 1e-9).all()
     assert (fan["mean"] <= fan["hi80"] + 1e-9).all() and (fan["hi80"] <= fan["hi95"] + 1e-9).all()
     runs = con.execute("SELECT run_id, snapshot_date, horizon, n_series FROM forecast_runs").fetchall()
-    assert runs == [(1, AS_OF, 6, 5)]
+    assert runs == [(1, AS_OF, 6, 6)]
     # A second run on the same day replaces the snapshot instead of doubling it.
     with cf.ThreadPoolExecutor(2) as ex:
         batch.run_forecast(tiny_db, horizon=6, as_of=AS_OF, executor=ex)
