@@ -41,8 +41,9 @@ def to_excel_bytes(sheets: dict[str, pd.DataFrame], human: bool = False) -> byte
     # strings_to_formulas=False: xlsxwriter would otherwise turn "=..." text into live formulas.
     with pd.ExcelWriter(buf, engine="xlsxwriter", engine_kwargs={"options": {"strings_to_formulas": False}}) as xw:
         for name, df in sheets.items():
-            specs = None
+            specs, per_row = None, {}
             if human:
+                per_row = presentation.row_kinds(df)
                 df, specs = presentation.human_frame(df)
             frame = safe_frame(df)
             for col in frame.columns:
@@ -61,4 +62,13 @@ def to_excel_bytes(sheets: dict[str, pd.DataFrame], human: bool = False) -> byte
                         for r, v in enumerate(pd.to_datetime(frame.iloc[:, i], errors="coerce"), start=1):
                             if not pd.isna(v):
                                 ws.write_datetime(r, i, v.to_pydatetime(), cell)
+                formats = {}  # per-row formats: one KPI per row, each value in its KPI's unit
+                for machine, kinds in per_row.items():
+                    i = list(sheets[name].columns).index(machine)  # human_frame keeps the column order
+                    for r, (v, kind) in enumerate(zip(frame.iloc[:, i], kinds), start=1):
+                        if kind not in formats:
+                            fmt = presentation.excel_format(presentation.Column("", kind)) or "General"
+                            formats[kind] = xw.book.add_format({"num_format": fmt})
+                        if not pd.isna(v):
+                            ws.write_number(r, i, float(v), formats[kind])
     return buf.getvalue()

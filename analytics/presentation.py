@@ -393,6 +393,28 @@ def kpi_columns(spec) -> dict[str, Column]:
     return out
 
 
+KPI_VALUE_COLUMNS = ("value", "target", "tolerance", "prev_value", "last_year", "driver_value", "gap")
+KPI_DELTA_COLUMNS = ("delta_prev", "delta_year")
+
+
+def row_kinds(df: pd.DataFrame) -> dict[str, list[str]]:
+    """For a frame with one KPI per row (a ``kpi`` column: the scorecard, the misses): the kind of each cell of
+    its value columns, which follows the row's KPI (a % next to days). Empty for other frames."""
+    if "kpi" not in df.columns:
+        return {}
+    from analytics import kpis
+
+    specs = [kpis.SPECS.get(k) for k in df["kpi"]]
+    if not any(specs):
+        return {}
+    out = {}
+    for col in KPI_VALUE_COLUMNS + KPI_DELTA_COLUMNS:
+        if col in df.columns and _numeric(df[col]):
+            delta = col in KPI_DELTA_COLUMNS
+            out[col] = [(PTS if delta and sp.unit == "rate" else kpi_kind(sp)) if sp else DECIMAL for sp in specs]
+    return out
+
+
 def _missing(v) -> bool:
     if v is None or v is pd.NA or v is pd.NaT:
         return True
@@ -525,7 +547,7 @@ def text_frame(
 # Excel number formats per kind (the workbook keeps the numbers; only their look is set).
 EXCEL_FORMATS = {
     PERCENT: "0.0%",
-    PTS: '+0.0" pts";-0.0" pts";0.0" pts"',
+    PTS: "+0.0%;-0.0%;0.0%",
     MONEY: "#,##0;(#,##0)",
     UNITS: "#,##0",
     COUNT: "#,##0",

@@ -4,6 +4,7 @@ import streamlit as st
 
 from analytics import kpis, summit
 from analytics.summit import figures
+from analytics.summit import pack as packs
 from ui import auth, common
 from ui import summit as view
 
@@ -66,7 +67,7 @@ if common.require_data():
                     st.success("Recorded.")
                 except ValueError as e:
                     st.error(common.escape(e))
-        view.table(summit.actions(common.con(), s.summit_id), ["kind", "text", "owner", "due", "status"], limit=50)
+        view.table(summit.actions(common.con(), s.summit_id), packs.DECISION_COLUMNS, limit=50)
         with st.form("sm_pulse", clear_on_submit=True):
             st.markdown("**Collaboration pulse**: how well did sales and production work together this month?")
             c1, c2, c3 = st.columns(3)

@@ -9,10 +9,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analytics import charts, kpis, summit
+from analytics import charts, kpis, presentation, summit
 from analytics.summit import figures
+from analytics.summit import pack as packs
 from ui import auth
-from ui.common import con, db_path, escape, tidy
+from ui.common import con, db_path, escape
 
 BIG_TYPE = """
 <style>
@@ -51,15 +52,36 @@ def chart(fig) -> None:
     st.plotly_chart(fig, width="stretch")
 
 
-def table(df: pd.DataFrame, cols: list[str] | None = None, limit: int = 15) -> None:
+def table(df: pd.DataFrame, cols: list[str] | None = None, limit: int = 15, columns: dict | None = None,
+          formatted: bool = False) -> None:
+    """A table for the shared screen: human headers and formats (``analytics.presentation``, the same as the
+    pack's), every cell text in the large type (22 px), numbers right-aligned. ``formatted``: ``df`` is already
+    text for people (e.g. the scenario comparison)."""
     if df is None or df.empty:
         st.info("Nothing to show.")
         return
-    shown = tidy(df[cols] if cols else df).head(limit).reset_index(drop=True)
+    head = df.head(limit)
+    if formatted:
+        shown, numeric = head.astype(str), list(head.columns[1:])
+    else:
+        specs = presentation.resolve(head[[c for c in cols if c in head.columns]] if cols else head, columns)
+        shown = presentation.text_frame(head, columns, order=cols, drop_empty=True)
+        numeric = [s.header for s in specs.values() if s.kind in presentation.NUMERIC_KINDS]
     # st.table renders every cell and header as Markdown: text (decisions, names, reasons) is escaped.
-    shown = shown.map(lambda v: escape(v) if isinstance(v, str) else v)
+    shown = shown.reset_index(drop=True).map(lambda v: escape(v) if isinstance(v, str) else v)
+    right = [escape(c) for c in shown.columns if c in numeric]
     shown.columns = [escape(c) if isinstance(c, str) else c for c in shown.columns]
-    st.table(shown)
+    styled = shown.style.set_properties(subset=right, **{"text-align": "right"}) if right else shown
+    st.table(styled, hide_index=True)
+
+
+def exception_bases(ex: pd.DataFrame, limit: int = 12) -> None:
+    """How each exception's money figure is computed, one click away (an expander per exception)."""
+    for r in ex.head(limit).to_dict("records"):
+        money = presentation.format_value(r["money_impact"], presentation.MONEY)
+        with st.expander(f"#{r['rank']} {escape(r['subject'])}: {money}, how is this computed?"):
+            st.markdown(f"**{escape(r['kind'])}** · {escape(r['detail'])}")
+            st.markdown(f"Money impact **{money}** = {escape(r.get('impact_basis') or 'no basis recorded')}")
 
 
 def scorecard_tiles(sc: pd.DataFrame) -> None:
@@ -75,7 +97,7 @@ def scorecard_tiles(sc: pd.DataFrame) -> None:
 def step(s, name: str) -> None:
     """Render one agenda step of a frozen summit."""
     if name == "actions":
-        table(s.carried_actions, ["action_id", "text", "owner", "due", "status", "overdue"])
+        table(s.carried_actions, packs.ACTION_COLUMNS, columns=packs.ACTION_LABELS)
         if not s.carried_actions.empty:
             with st.form("sm_action_status", clear_on_submit=True):
                 c1, c2, c3 = st.columns([1, 1, 2])
@@ -106,20 +128,21 @@ def step(s, name: str) -> None:
             (st.error if "WORSE" in v else st.success)(escape(v))
         chart(figures.consensus_change_figure(s.consensus_changes))
         changed = s.consensus_changes[s.consensus_changes["reasons"].fillna("") != ""]
-        table(changed, ["family", "period", "previous_consensus", "consensus", "change_pct", "reasons"])
+        table(changed, packs.CONSENSUS_COLUMNS, columns=packs.CONSENSUS_LABELS)
     elif name == "supply":
         chart(figures.capacity_figure(s.capacity_load))
         chart(figures.inventory_figure(s.inventory_vs_safety_stock))
-        table(s.shortages, ["sku", "family", "period", "kind", "units_short", "value_short"])
+        table(s.shortages, packs.SHORTAGE_COLUMNS)
     elif name == "gaps":
         chart(figures.gap_figure(s.demand_supply_gap))
         chart(figures.budget_figure(s.revenue_vs_budget))
     elif name == "scenarios":
-        table(s.scenarios, ["name", "recommended", "strategy", "revenue", "fill_rate", "total_cost"])
-        table(s.scenario_comparison, limit=30)
+        table(s.scenarios, packs.SCENARIO_COLUMNS, columns={"name": "Scenario"})
+        table(packs.comparison_frame(s), limit=30, formatted=True)
     elif name == "exceptions":
         chart(figures.exceptions_figure(s.exceptions))
-        table(s.exceptions, ["rank", "kind", "subject", "detail", "money_impact"], limit=12)
+        table(s.exceptions, packs.EXCEPTION_COLUMNS, limit=12)
+        exception_bases(s.exceptions)
         if not s.exceptions.empty:
             with st.form("sm_exception_action", clear_on_submit=True):
                 st.markdown("**Turn an exception into an action**")

@@ -24,6 +24,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from analytics import charts, exports, kpis
+from analytics import presentation as pr
 from analytics.scorecard import format_delta
 from analytics.summit import figures
 from analytics.summit.decisions import actions, pulse_trend
@@ -47,7 +48,7 @@ th { background: #f0f4f8; } td.n { text-align: right; font-variant-numeric: tabu
 .light-green { color: #007a5a; font-weight: 700; } .light-none, .light-unset { color: #666; }
 .note { background: #fff8e1; padding: 8px 14px; border-left: 5px solid #E69F00; }
 .empty { color: #666; font-style: italic; } .chart { margin: 12px 0 24px; }
-nav ol { columns: 2; font-size: 19px; } footer { margin-top: 60px; font-size: 16px; color: #555; }
+nav ul.agenda { columns: 2; font-size: 19px; list-style: none; padding-left: 0; } footer { margin-top: 60px; font-size: 16px; color: #555; }
 @media print { section { page-break-before: always; } body { max-width: none; } }
 """
 
@@ -69,44 +70,41 @@ def _missing(v) -> bool:
     return isinstance(v, float) and math.isnan(v)
 
 
+# The pack's short kind names, as kinds of the presentation layer (the one set of formats).
+KIND = {"pct": pr.PERCENT, "pts": pr.PTS, "money": pr.MONEY, "units": pr.UNITS, "num": pr.DECIMAL, "int": pr.COUNT,
+        "month": pr.MONTH, "date": pr.DATE, "bool": pr.BOOL, "text": pr.TEXT}
+
+
 def fmt(v, kind: str = "text") -> str:
-    """A value as shown in the pack: pct, pts, money, units, num, int, month, date, bool, text ('–' if missing)."""
-    if _missing(v):
-        return "–"
-    if isinstance(v, float) and math.isinf(v):
-        return "∞" if v > 0 else "-∞"
-    if kind == "pct":
-        return f"{v:.1%}"
-    if kind == "pts":
-        return f"{v * 100:+.1f} pts"
-    if kind in ("money", "units"):
-        return f"{v:,.0f}"
-    if kind == "num":
-        return f"{v:,.1f}"
-    if kind == "int":
-        return f"{int(v):,}"
-    if kind == "month":
-        return f"{pd.Timestamp(v):%Y-%m}"
-    if kind == "date":
-        return str(pd.Timestamp(v).date())
-    if kind == "bool":
-        return "yes" if bool(v) else "no"
-    return str(v)
+    """A value as shown in the pack (``presentation.format_value``; pack kinds pct, pts, money, units, num, int,
+    month, date, bool, text or any presentation kind); '–' if missing."""
+    return pr.format_value(v, KIND.get(kind, kind))
 
 
 def _e(v) -> str:
     return html.escape(str(v), quote=True)
 
 
-NUMERIC = {"pct", "pts", "money", "units", "num", "int"}
+NUMERIC = {"pct", "pts", "money", "units", "num", "int"} | pr.NUMERIC_KINDS
 Col = tuple[str, str, str]  # (column, header, format kind)
 
 
-def table_html(df: pd.DataFrame, cols: list[Col], limit: int | None = MAX_ROWS, empty: str = "Nothing to show.",
-               cell: Callable[[dict, str, str], tuple[str, str]] | None = None) -> str:
-    """An escaped HTML table of ``cols``; at most ``limit`` rows (the Excel pack has them all)."""
+def columns_of(df: pd.DataFrame, names: list[str], overrides: dict | None = None) -> list[Col]:
+    """(column, header, kind) of ``names`` from the presentation layer (``overrides`` as in ``presentation.resolve``)."""
+    present = [n for n in names if n in df.columns]
+    specs = pr.resolve(df[present], overrides)
+    return [(n, specs[n].header, specs[n].kind) for n in present]
+
+
+def table_html(df: pd.DataFrame, cols: list[Col] | list[str], limit: int | None = MAX_ROWS,
+               empty: str = "Nothing to show.", cell: Callable[[dict, str, str], tuple[str, str]] | None = None,
+               overrides: dict | None = None) -> str:
+    """An escaped HTML table of ``cols`` (machine names, labelled and formatted by the presentation layer, or
+    (column, header, kind) triples); at most ``limit`` rows (the Excel pack has them all)."""
     if df is None or df.empty:
         return f'<p class="empty">{_e(empty)}</p>'
+    if cols and isinstance(cols[0], str):
+        cols = columns_of(df, cols, overrides)
     cols = [c for c in cols if c[0] in df.columns]
     head = "".join(f"<th>{_e(h)}</th>" for _, h, _ in cols)
     body = []
@@ -138,6 +136,18 @@ def pivot_html(df: pd.DataFrame, index: str, columns: str, values: str, kind: st
 
 # ---------------------------------------------------------------------------- sections
 
+# The columns each agenda table shows, shared by the summit screen (ui.summit) and this pack; labels, units and
+# formats come from analytics.presentation.
+ACTION_COLUMNS = ["action_id", "text", "owner", "due", "status", "overdue", "summit_month"]
+ACTION_LABELS = {"text": "Action", "status": "Status at the start"}
+CONSENSUS_COLUMNS = ["family", "period", "previous_consensus", "consensus", "change", "change_pct", "override_cells",
+                     "reasons"]
+CONSENSUS_LABELS = {"consensus": "Consensus now", "change_pct": "Change %"}
+SHORTAGE_COLUMNS = ["sku", "family", "period", "kind", "units_short", "value_short"]
+SCENARIO_COLUMNS = ["name", "recommended", "strategy", "revenue", "fill_rate", "total_cost"]
+EXCEPTION_COLUMNS = ["rank", "kind", "subject", "detail", "money_impact"]
+DECISION_COLUMNS = ["kind", "text", "owner", "due", "status"]
+
 
 class _Figures:
     """Figures to inline: the first carries plotly.js, the rest do not."""
@@ -168,31 +178,42 @@ def _scorecard_cell(rec: dict, col: str, kind: str) -> tuple[str, str]:
     return fmt(rec[col], kind), ""
 
 
-def _comparison_html(s: Summit) -> str:
+COMPARISON_KINDS = {"money": pr.MONEY, "units": pr.UNITS, "share": pr.PERCENT, "hours": pr.HOURS, "months": pr.COUNT}
+
+
+def comparison_frame(s: Summit) -> pd.DataFrame:
+    """The scenarios side by side as people read them: one row per KPI ('KPI' column), one text column per
+    scenario (the recommended one marked ★), each value formatted in its KPI's unit (rows mix money and %)."""
     comp = s.scenario_comparison
     if comp is None or comp.empty:
-        return ""
+        return pd.DataFrame()
     recommended = set(s.scenarios.loc[s.scenarios["recommended"].astype(bool), "name"]) if len(s.scenarios) else set()
     value_cols = [c for c in comp.columns if c not in ("kpi", "label", "unit", "higher_is_better")]
-    kind = {"money": "money", "units": "units", "share": "pct", "hours": "num", "months": "int"}
-    head = "<th>KPI</th>" + "".join(
-        f"<th>{_e(c)}{' ★ recommended' if c in recommended else ''}</th>" for c in value_cols)
     rows = []
     for rec in comp.to_dict("records"):
-        k = kind.get(rec["unit"], "num")
-        rows.append(f"<tr><td>{_e(rec['label'])}</td>"
-                    + "".join(f'<td class="n">{_e(fmt(rec[c], k))}</td>' for c in value_cols) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        kind = COMPARISON_KINDS.get(rec["unit"], pr.DECIMAL)
+        label = rec["label"] + (" (h)" if kind == pr.HOURS else "")
+        rows.append({"KPI": label} | {f"{c} ★ recommended" if c in recommended else str(c): pr.format_value(rec[c], kind)
+                                      for c in value_cols})
+    return pd.DataFrame(rows)
+
+
+def _comparison_html(s: Summit) -> str:
+    frame = comparison_frame(s)
+    if frame.empty:
+        return ""
+    head = "".join(f"<th>{_e(c)}</th>" for c in frame.columns)
+    rows = "".join("<tr><td>" + _e(r[0]) + "</td>" + "".join(f'<td class="n">{_e(v)}</td>' for v in r[1:]) + "</tr>"
+                   for r in frame.itertuples(index=False))
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
 def _sections(s: Summit, figs: _Figures) -> dict[str, str]:
     """HTML body of each agenda step, by step key."""
     out: dict[str, str] = {}
     out["actions"] = table_html(
-        s.carried_actions, [("action_id", "#", "text"), ("text", "Action", "text"), ("owner", "Owner", "text"),
-                            ("due", "Due", "date"), ("status", "Status at the start", "text"),
-                            ("overdue", "Overdue", "bool"), ("summit_month", "From the summit of", "month")],
-        limit=None, empty="No open actions from earlier summits.")
+        s.carried_actions, ACTION_COLUMNS, limit=None, overrides=ACTION_LABELS,
+        empty="No open actions from earlier summits.")
     tiles = s.scorecard[s.scorecard["tile"].astype(bool)] if len(s.scorecard) else s.scorecard
     out["scorecard"] = table_html(
         tiles, [("light", "Light", "text"), ("label", "KPI", "text"), ("value", "Month", "text"),
@@ -212,15 +233,10 @@ def _sections(s: Summit, figs: _Figures) -> dict[str, str]:
         + "<h3>Forecast accuracy by family and month (lag 1, consensus)</h3>"
         + pivot_html(s.demand_actuals, "family", "month", "accuracy", "pct", "Family", "No forecast to score.")
         + "<h3>Bias by family</h3>" + figs.html(figures.bias_figure(s.bias_by_family))
-        + table_html(s.bias_by_family, [("family", "Family", "text"), ("actual", "Actual units", "units"),
-                                        ("forecast", "Forecast units", "units"), ("bias", "Bias", "pct"),
-                                        ("accuracy", "Accuracy", "pct"), ("direction", "Direction", "text")])
+        + table_html(s.bias_by_family, ["family", "actual", "forecast", "bias", "accuracy", "direction"])
         + "<h3>How the consensus changed, and why</h3>" + figs.html(figures.consensus_change_figure(s.consensus_changes))
-        + table_html(s.consensus_changes, [("family", "Family", "text"), ("period", "Month", "month"),
-                                           ("previous_consensus", "Previous", "units"), ("consensus", "Now", "units"),
-                                           ("change", "Change", "units"), ("change_pct", "Change %", "pct"),
-                                           ("override_cells", "Overrides", "int"), ("reasons", "Reasons", "text")],
-                     limit=None, empty="No consensus forecast for the next months.")
+        + table_html(s.consensus_changes, CONSENSUS_COLUMNS, limit=None, overrides=CONSENSUS_LABELS,
+                     empty="No consensus forecast for the next months.")
         + "<h3>Forecast value added</h3>" + figs.html(figures.fva_figure(s.fva))
         + (f"<ul>{verdicts}</ul>" if verdicts else '<p class="empty">No forecast value added to report.</p>'))
     overloaded = s.capacity_load[s.capacity_load["overloaded"].astype(bool)] if "overloaded" in s.capacity_load else None
@@ -228,20 +244,14 @@ def _sections(s: Summit, figs: _Figures) -> dict[str, str]:
              if len(s.inventory_vs_safety_stock) else s.inventory_vs_safety_stock)
     out["supply"] = (
         figs.html(figures.capacity_figure(s.capacity_load)) + "<h3>Overloaded work-center months</h3>"
-        + table_html(overloaded, [("work_center", "Work center", "text"), ("period", "Month", "month"),
-                                  ("load_hours", "Load h", "num"), ("available_hours", "Available h", "num"),
-                                  ("utilisation", "Load %", "pct"), ("top_contributors", "Top SKUs", "text")],
-                     empty="No work center is overloaded in the next months.")
+        + table_html(overloaded, ["work_center", "period", "load_hours", "available_hours", "utilisation",
+                                  "top_contributors"], empty="No work center is overloaded in the next months.")
         + "<h3>Projected inventory against safety stock</h3>"
         + figs.html(figures.inventory_figure(s.inventory_vs_safety_stock))
-        + table_html(below, [("family", "Family", "text"), ("period", "Month", "month"),
-                             ("projected_inventory", "Projected", "units"), ("safety_stock", "Safety stock", "units")],
+        + table_html(below, ["family", "period", "projected_inventory", "safety_stock"],
                      empty="Every family stays at or above its safety stock.")
         + "<h3>Shortages</h3>"
-        + table_html(s.shortages, [("sku", "SKU", "text"), ("family", "Family", "text"), ("period", "Month", "month"),
-                                   ("kind", "Kind", "text"), ("projected_inventory", "Projected", "units"),
-                                   ("safety_stock", "Safety stock", "units"), ("units_short", "Units short", "units"),
-                                   ("value_short", "Value short", "money")],
+        + table_html(s.shortages, SHORTAGE_COLUMNS + ["projected_inventory", "safety_stock"],
                      empty="No SKU is projected below 0 or below its safety stock."))
     out["gaps"] = (
         "<h3>Demand against supply</h3>" + figs.html(figures.gap_figure(s.demand_supply_gap))
@@ -253,16 +263,11 @@ def _sections(s: Summit, figs: _Figures) -> dict[str, str]:
         + pivot_html(s.revenue_vs_budget, "family", "month", "gap_revenue", "money", "Revenue - budget",
                      "No budget rows."))
     out["scenarios"] = (
-        table_html(s.scenarios, [("position", "#", "int"), ("name", "Scenario", "text"),
-                                 ("recommended", "Recommended", "bool"), ("strategy", "Strategy", "text"),
-                                 ("author", "Author", "text"), ("revenue", "Revenue", "money"),
-                                 ("fill_rate", "Fill rate", "pct"), ("total_cost", "Total cost", "money"),
-                                 ("notes", "Notes", "text")], empty="No scenario is saved.")
+        table_html(s.scenarios, ["position"] + SCENARIO_COLUMNS + ["author", "notes"], overrides={"name": "Scenario"},
+                   empty="No scenario is saved.")
         + _comparison_html(s))
     out["exceptions"] = figs.html(figures.exceptions_figure(s.exceptions)) + table_html(
-        s.exceptions, [("rank", "#", "int"), ("kind", "Kind", "text"), ("subject", "Subject", "text"),
-                       ("detail", "Detail", "text"), ("money_impact", "Money impact", "money"),
-                       ("impact_basis", "How the impact is computed", "text")], empty="No exceptions.")
+        s.exceptions, EXCEPTION_COLUMNS + ["impact_basis"], empty="No exceptions.")
     out["team"] = (
         figs.html(figures.promise_figure(s.promise_gap_trend, s.promise_kept_rate))
         + "<h3>Mean promise gap (days)</h3>"
@@ -270,11 +275,8 @@ def _sections(s: Summit, figs: _Figures) -> dict[str, str]:
         + "<h3>Promises kept</h3>"
         + pivot_html(s.promise_kept_rate, "family", "month", "kept_rate", "pct", "Family", "No promised lines.")
         + "<h3>Requests from sales to production (made before the summit started)</h3>"
-        + table_html(s.request_stats, [("requests", "Requests", "int"), ("open", "Open", "int"),
-                                       ("accepted", "Accepted", "int"), ("proposed", "Proposed", "int"),
-                                       ("declined", "Declined", "int"),
-                                       ("median_hours_to_answer", "Median hours to answer", "num")],
-                     empty="Not part of this summit's snapshot."))
+        + table_html(s.request_stats, ["requests", "open", "accepted", "proposed", "declined",
+                                       "median_hours_to_answer"], empty="Not part of this summit's snapshot."))
     return out
 
 
@@ -302,9 +304,10 @@ def export_html(con, summit_id: int) -> str:
     s = load_summit(con, summit_id)
     figs = _Figures()
     sections = _sections(s, figs)
+    # The step titles carry their number ("1. Actions ..."): a plain list, not an <ol> that numbers them again.
     nav = "".join(f'<li><a href="#{_e(step.key)}">{_e(step.title)}</a></li>' for step in AGENDA)
-    body = [_header(s), f"<nav><h2>Agenda</h2><ol>{nav}<li><a href=\"#decisions\">10. Decisions and actions"
-                        "</a></li></ol></nav>"]
+    body = [_header(s), f'<nav><h2>Agenda</h2><ul class="agenda">{nav}<li><a href="#decisions">10. Decisions and '
+                        "actions</a></li></ul></nav>"]
     for step in AGENDA:
         body.append(f'<section id="{_e(step.key)}"><h2>{_e(step.title)}</h2><p class="purpose">{_e(step.purpose)}</p>'
                     f"{sections[step.key]}</section>")
@@ -312,14 +315,11 @@ def export_html(con, summit_id: int) -> str:
     pulse = pulse_trend(con)
     body.append(
         '<section id="decisions"><h2>10. Decisions and actions</h2>'
-        + table_html(decided, [("action_id", "#", "text"), ("kind", "Kind", "text"), ("text", "What", "text"),
-                               ("owner", "Owner", "text"), ("due", "Due", "date"), ("status", "Status", "text"),
-                               ("source_detail", "From exception", "text"), ("last_note", "Note", "text")],
-                     limit=None, empty="No decisions or actions recorded yet.")
+        + table_html(decided, DECISION_COLUMNS + ["source_detail", "last_note"], limit=None,
+                     overrides={"text": "What"}, empty="No decisions or actions recorded yet.")
         + "<h3>Collaboration pulse</h3>" + figs.html(figures.pulse_figure(pulse))
-        + table_html(pulse, [("month", "Summit month", "month"), ("title", "Summit", "text"), ("side", "Side", "text"),
-                             ("average_score", "Average score", "num"), ("responses", "Answers", "int")],
-                     limit=None, empty="No pulse answers yet.")
+        + table_html(pulse, ["month", "title", "side", "average_score", "responses"], limit=None,
+                     overrides={"month": "Summit month", "title": "Summit"}, empty="No pulse answers yet.")
         + "</section>")
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     body.append(f"<footer>Summit #{_e(s.summit_id)}: agenda content frozen at the start of the summit (data as of "
@@ -347,7 +347,13 @@ def export_excel(con, summit_id: int) -> bytes:
     sheets = {"Cover": pd.DataFrame(cover, columns=["field", "value"]).astype({"value": object})}
     for name in FRAME_NAMES:
         frame = s.frames()[name]
-        sheets[name] = frame if len(frame.columns) else pd.DataFrame({"note": ["nothing to show"]})
-    sheets["decisions_actions"] = actions(con, summit_id)
-    sheets["pulse"] = pulse_trend(con)
-    return exports.to_excel_bytes(sheets)
+        sheets[SHEET_NAMES.get(name, pr.humanize(name))] = (
+            frame if len(frame.columns) else pd.DataFrame({"note": ["nothing to show"]}))
+    sheets["Decisions and actions"] = actions(con, summit_id)
+    sheets["Collaboration pulse"] = pulse_trend(con)
+    return exports.to_excel_bytes(sheets, human=True)  # human headers and number formats; the numbers stay numbers
+
+
+SHEET_NAMES = {"fva": "Forecast value added", "fva_verdicts": "FVA verdicts", "inventory_vs_safety_stock":
+               "Inventory vs safety stock", "demand_supply_gap": "Demand vs supply", "revenue_vs_budget":
+               "Revenue vs budget"}

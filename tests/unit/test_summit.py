@@ -373,11 +373,11 @@ def test_excel_pack_opens_with_a_cover_sheet(tiny_db):
     con.close()
     wb = load_workbook(io.BytesIO(data), read_only=True)
     assert wb.sheetnames[0] == "Cover"
-    assert {"scorecard", "exceptions", "shortages", "decisions_actions", "pulse"} <= set(wb.sheetnames)
+    assert {"Scorecard", "Exceptions", "Shortages", "Decisions and actions", "Collaboration pulse"} <= set(wb.sheetnames)
     cover = {r[0]: r[1] for r in wb["Cover"].iter_rows(min_row=2, values_only=True)}
     assert cover["Title"] == "March S&OP" and cover["Month"] == "2026-03" and cover["As of"] == "2026-03-31"
     assert cover["Consensus forecast snapshot"] == "2026-02-25"
-    texts = [r[5] for r in wb["decisions_actions"].iter_rows(min_row=2, values_only=True)]
+    texts = [r[5] for r in wb["Decisions and actions"].iter_rows(min_row=2, values_only=True)]
     assert texts == ["'=HYPERLINK(\"http://x\")"]  # neutralised, not a live formula
     wb.close()
 
@@ -392,3 +392,35 @@ def test_request_counts_are_frozen_with_the_summit(tiny_db):
     frozen = s.request_stats.iloc[0]
     assert (int(frozen["requests"]), int(frozen["open"])) == (1, 1)  # the second request came after the start
     assert rq.request_stats(db.open_reader(tiny_db))["requests"] == 2
+
+
+def test_packs_use_human_headers_and_number_the_agenda_once(tiny_db):
+    """The HTML and Excel packs read like the screen: human headers, formats from analytics.presentation."""
+    import re
+
+    from analytics import presentation
+
+    sid = march_summit(tiny_db)
+    con = db.open_reader(tiny_db)
+    html = sm.export_html(con, sid)
+    data = sm.export_excel(con, sid)
+    con.close()
+    headers = re.findall(r"<th>([^<]*)</th>", html)
+    assert headers and not [h for h in headers if presentation.is_machine_name(h)]
+    assert "Money impact" in headers and "How the money impact is computed" in headers
+    # The step titles carry their number: the agenda is a plain list, not an <ol> that numbers them again.
+    nav = html[html.index("<nav>"):html.index("</nav>")]
+    assert "<ol>" not in nav and "1. Actions from earlier summits" in nav
+    wb = load_workbook(io.BytesIO(data))
+    for ws in wb.worksheets:
+        names = [c.value for c in ws[1]]
+        assert not [n for n in names if presentation.is_machine_name(n)], (ws.title, names)
+    ex = wb["Exceptions"]
+    head = [c.value for c in ex[1]]
+    money = head.index("Money impact") + 1
+    assert ex.cell(2, money).number_format == "#,##0;(#,##0)"
+    sc = wb["Scorecard"]
+    head = [c.value for c in sc[1]]
+    kpi, value = head.index("KPI") + 1, head.index("Value") + 1
+    units = {sc.cell(r, kpi).value: sc.cell(r, value).number_format for r in range(2, sc.max_row + 1)}
+    assert units["otif_to_promise"] == "0.0%" and units["promise_gap_mean_days"] == "#,##0.0"
