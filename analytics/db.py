@@ -463,3 +463,55 @@ def set_meta(con: duckdb.DuckDBPyConnection, key: str, value) -> None:
 def get_meta(con: duckdb.DuckDBPyConnection, key: str, default=None):
     row = _first_row(con, "SELECT value FROM meta WHERE key = $k", {"k": key})
     return row[0] if row else default
+
+
+# meta key: {"supplied": {table: [contract columns the imported files held]},
+#            "substituted": {"table.column": "the column it was filled from"}}. Absent (the demo, databases
+# written before it existed): every column counts as supplied.
+SUPPLIED = "columns_supplied"
+
+
+def record_supplied(con: duckdb.DuckDBPyConnection, supplied: dict[str, list[str]], substituted: dict[str, str],
+                    replace: bool) -> None:
+    """Store which contract columns an import brought (call inside :func:`writer`).
+
+    Replace: the record is exactly this import's. Upsert: tables in the import are merged with what earlier
+    imports brought (rows from those imports are still there), other tables keep their record."""
+    old = {} if replace else supplied_columns(con) or {}
+    merged = {t: list(cols) for t, cols in (old.get("supplied") or {}).items()}
+    for t, cols in supplied.items():
+        merged[t] = sorted(set(merged.get(t, [])) | set(cols)) if not replace else list(cols)
+    subs = {} if replace else dict(old.get("substituted") or {})
+    for t in supplied:  # a table imported again with the real column drops its substitution
+        for k in [k for k in subs if k.startswith(f"{t}.") and k.split(".", 1)[1] in supplied[t]]:
+            subs.pop(k)
+    subs.update(substituted)
+    set_meta(con, SUPPLIED, {"supplied": merged, "substituted": subs})
+
+
+def supplied_columns(con: duckdb.DuckDBPyConnection) -> dict | None:
+    """The record of :func:`record_supplied`, or None when no import wrote one (every column counts as supplied)."""
+    raw = get_meta(con, SUPPLIED)
+    if raw is None:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+def column_supplied(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    """Did the imported data hold ``table.column`` (filled from another column counts as not supplied)?"""
+    rec = supplied_columns(con)
+    if rec is None:
+        return True
+    if f"{table}.{column}" in (rec.get("substituted") or {}):
+        return False
+    cols = (rec.get("supplied") or {}).get(table)
+    return True if cols is None else column in cols
+
+
+def substituted_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> str | None:
+    """The column ``table.column`` was filled from at import (e.g. delivered_date from ship_date), or None."""
+    rec = supplied_columns(con)
+    return None if rec is None else (rec.get("substituted") or {}).get(f"{table}.{column}")

@@ -21,7 +21,7 @@ import json
 import math
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 import duckdb
@@ -52,6 +52,22 @@ class KpiSpec:
     default_tolerance: float  # amber band width (same unit as the value)
     source: str  # which query computes it
     tile: bool = True  # shown as a tile on the scorecard
+    # When the import filled a column this KPI reads from another one: ("table.column", "filled from",
+    # label to show instead, sentence added to the definition). See :func:`effective_spec`.
+    substitute: tuple[str, str, str, str] | None = None
+
+    def relabel(self, label: str, definition: str) -> KpiSpec:
+        return replace(self, label=label, definition=definition)
+
+
+# The import's record of supplied columns (db.SUPPLIED) decides these needs, not the cells: an error_code
+# column supplied with empty cells means "no errors"; no error_code column means "we do not know".
+SUPPLIED_NEEDS = {("deliveries", "error_code"): "the data has no error information (no error_code column)"}
+
+_ORDER_TO_SHIP = (
+    "The data has no delivered date: the import filled it with the ship date, so this measures order to ship, "
+    "not order to delivery."
+)
 
 
 ORDER_DIMS = ("family", "sku", "region", "segment", "customer_id", "work_center")
@@ -89,7 +105,7 @@ SPECS: dict[str, KpiSpec] = {
             "Completed lines with no delivery carrying an error_code.",
             "Completed lines.",
             "Lines not yet delivered in full.",
-            (("deliveries", None),), ORDER_DIMS, 0.99, 0.01, "lines_completed",
+            (("deliveries", None), ("deliveries", "error_code")), ORDER_DIMS, 0.99, 0.01, "lines_completed",
         ),
         KpiSpec(
             "perfect_order_rate", "Perfect order rate", RATE, True,
@@ -98,7 +114,8 @@ SPECS: dict[str, KpiSpec] = {
             "Lines that are OTIF to promise and have no delivery carrying an error_code.",
             "Lines in the population.",
             "Lines without a promised_date.",
-            (("orders", "promised_date"), ("deliveries", None)), ORDER_DIMS, 0.93, 0.03, "lines_promised",
+            (("orders", "promised_date"), ("deliveries", None), ("deliveries", "error_code")), ORDER_DIMS, 0.93,
+            0.03, "lines_promised",
         ),
         KpiSpec(
             "order_cycle_time_mean_days", "Order cycle time (mean)", DAYS, False,
@@ -109,6 +126,8 @@ SPECS: dict[str, KpiSpec] = {
             "Number of completed lines.",
             "Lines not yet delivered in full.",
             (("deliveries", None),), ORDER_DIMS, 14.0, 3.0, "lines_completed",
+            substitute=("deliveries.delivered_date", "ship_date", "Order cycle time, order to ship (mean)",
+                        _ORDER_TO_SHIP),
         ),
         KpiSpec(
             "order_cycle_time_median_days", "Order cycle time (median)", DAYS, False,
@@ -117,6 +136,8 @@ SPECS: dict[str, KpiSpec] = {
             "-", "Number of completed lines.",
             "Lines not yet delivered in full.",
             (("deliveries", None),), ORDER_DIMS, 12.0, 3.0, "lines_completed", tile=False,
+            substitute=("deliveries.delivered_date", "ship_date", "Order cycle time, order to ship (median)",
+                        _ORDER_TO_SHIP),
         ),
         KpiSpec(
             "order_cycle_time_p90_days", "Order cycle time (90th percentile)", DAYS, False,
@@ -126,6 +147,8 @@ SPECS: dict[str, KpiSpec] = {
             "-", "Number of completed lines.",
             "Lines not yet delivered in full.",
             (("deliveries", None),), ORDER_DIMS, 25.0, 5.0, "lines_completed", tile=False,
+            substitute=("deliveries.delivered_date", "ship_date",
+                        "Order cycle time, order to ship (90th percentile)", _ORDER_TO_SHIP),
         ),
         KpiSpec(
             "production_cycle_time_mean_days", "Production cycle time (mean)", DAYS, False,
@@ -241,6 +264,23 @@ DIM_LABELS = {
     "family": "Family", "sku": "SKU", "region": "Region", "segment": "Segment",
     "customer_id": "Customer", "work_center": "Work center", "month": "Month",
 }
+
+
+def effective_spec(spec: KpiSpec, substituted: dict[str, str] | None) -> KpiSpec:
+    """``spec`` as this data supports it: when the import filled the column the KPI reads from another one
+    (``substituted`` = db.supplied_columns(con)["substituted"]), the label and definition say so."""
+    sub = spec.substitute
+    if sub is None or not substituted or substituted.get(sub[0]) != sub[1]:
+        return spec
+    return replace(spec, label=sub[2], definition=f"{spec.definition} {sub[3]}")
+
+
+def effective_specs(con) -> dict[str, KpiSpec]:
+    """Every spec as this database's data supports it (see :func:`effective_spec`)."""
+    from analytics import db
+
+    subs = (db.supplied_columns(con) or {}).get("substituted") or {}
+    return {k: effective_spec(s, subs) for k, s in SPECS.items()}
 
 
 def unit_label(unit: str) -> str:
@@ -594,9 +634,15 @@ def _capacity_source(con, q: Query, by: tuple[str, ...], kpi_ids: list[str]) -> 
 
 def data_availability(con) -> dict[tuple[str, str | None], bool]:
     """Which (table, column) pairs the KPIs need actually hold data (non-empty, not all NULL)."""
+    from analytics import db
+
     needed = {n for s in SPECS.values() for n in s.needs}
     out = {}
     for table, column in needed:  # table and column are constants from SPECS
+        if (table, column) in SUPPLIED_NEEDS:
+            rows = con.execute(f"SELECT count(*) > 0 FROM (SELECT 1 FROM {table} LIMIT 1)").fetchall()[0]  # constants
+            out[(table, column)] = bool(rows[0]) and db.column_supplied(con, table, column)
+            continue
         if column is None:
             row = con.execute(f"SELECT count(*) > 0 FROM (SELECT 1 FROM {table} LIMIT 1)").fetchall()[0]  # constants
         else:
@@ -610,8 +656,11 @@ def missing_data_reason(spec: KpiSpec, availability: dict) -> str | None:
     missing = [(t, c) for (t, c) in spec.needs if not availability.get((t, c), False)]
     if not missing:
         return None
-    names = [c if c else f"a {t} file" for t, c in missing]
-    return "not available: needs " + " and ".join(names)
+    if any(c is None and (t, None) in missing for t, c in missing if (t, c) in SUPPLIED_NEEDS):
+        missing = [m for m in missing if m not in SUPPLIED_NEEDS]  # no table at all: say that, not more
+    names = [c if c else f"{'an' if t[0] in 'aeiou' else 'a'} {t} file" for t, c in missing if (t, c) not in SUPPLIED_NEEDS]
+    told = [SUPPLIED_NEEDS[m] for m in missing if m in SUPPLIED_NEEDS]
+    return "not available: " + "; ".join((["needs " + " and ".join(names)] if names else []) + told)
 
 
 def not_applicable_reason(spec: KpiSpec, filters: Filters, by: tuple[str, ...]) -> str | None:
@@ -859,6 +908,7 @@ def cli(args) -> int:
         customers=args.customer, work_centers=args.work_center,
     )
     q = Query(args.start, args.end, as_of, filters, args.lag, args.source)
+    specs = effective_specs(con)
     avail = data_availability(con)
     df = kpi_values(con, q, availability=avail)
     rows = []
@@ -875,7 +925,7 @@ def cli(args) -> int:
     else:
         print(f"KPIs {args.start} .. {args.end} (as of {as_of}; {filters.describe()})")
         for r in rows:
-            spec = SPECS[r["kpi"]]
+            spec = specs[r["kpi"]]
             label = spec.label + (f" [{r['work_center']}]" if r.get("work_center") else "")
             shown = format_value(spec, r["value"]) if r["value"] is not None else r["reason"]
             num = "" if r["numerator"] is None else f"{r['numerator']:,.2f}"

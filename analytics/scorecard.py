@@ -40,7 +40,7 @@ def scorecard(
 ) -> pd.DataFrame:
     """grain: one row per KPI, for the period [start, end] (a calendar month on the scorecard by default).
 
-    Columns: kpi, label, unit, value, numerator, denominator, reason, target, tolerance, light,
+    Columns: kpi, label and definition (as this data supports them: :func:`kpis.effective_spec`), unit, value, numerator, denominator, reason, target, tolerance, light,
     prev_value (the period just before, same length), last_year (the same period a year earlier),
     delta_prev, delta_year, trend (list of (month, value) for the n_trend months ending with end's month).
     Each comparison is computed from its own population, never derived from the others.
@@ -57,8 +57,9 @@ def scorecard(
     trend = kpis.kpi_trend(con, end.replace(day=1), kpis.Query(start, end, as_of, filters, lag, source),
                            n_months=n_trend, availability=avail)
     tgt = kpis.targets(con)
+    specs = kpis.effective_specs(con)  # labels and definitions as this data supports them
     rows = []
-    for k, spec in kpis.SPECS.items():
+    for k, spec in specs.items():
         cur = current.loc[k]
         t = trend[trend["kpi"] == k]
         series = sorted(
@@ -67,7 +68,7 @@ def scorecard(
         value = cur["value"]
         target, tol = tgt[k]
         rows.append({
-            "kpi": k, "label": spec.label, "unit": spec.unit,
+            "kpi": k, "label": spec.label, "definition": spec.definition, "unit": spec.unit,
             "value": value, "numerator": cur["numerator"], "denominator": cur["denominator"],
             "reason": cur["reason"], "target": target, "tolerance": tol,
             "light": kpis.traffic_light(spec, value, target, tol),
@@ -129,6 +130,9 @@ def definition_markdown(spec: kpis.KpiSpec) -> str:
         f"- **Numerator:** {spec.numerator}\n"
         f"- **Denominator:** {spec.denominator}\n"
         f"- **Exclusions:** {spec.exclusions}\n"
+        + (f"- **When the data has no {spec.substitute[0].split('.')[1]}** (the import filled it from "
+           f"{spec.substitute[1]}): shown as *{spec.substitute[2]}*. {spec.substitute[3]}\n"
+           if spec.substitute and spec.definition == kpis.SPECS[spec.id].definition else "")
     )
 
 

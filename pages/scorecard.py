@@ -44,8 +44,8 @@ if filters is not None:
     st.divider()
     labels = {k: s.label for k, s in kpis.SPECS.items()}
     kpi_id = st.selectbox("Look closer at", list(labels), format_func=labels.get, key="sc_kpi")
-    spec = kpis.SPECS[kpi_id]
     row = card.set_index("kpi").loc[kpi_id]
+    spec = kpis.SPECS[kpi_id].relabel(row["label"], row["definition"])  # as this data supports it
     # Only the open tab is computed and drawn (switching tabs reruns the page): the first view of the scorecard
     # builds one chart instead of two charts and three tables, most of what the browser and the server spend on it.
     trend_tab, drill_tab, how_tab, table_tab = st.tabs(
@@ -94,7 +94,7 @@ if filters is not None:
 
     with table_tab:
         if table_tab.open:
-            flat = card.drop(columns=["trend"]).assign(
+            flat = card.drop(columns=["trend", "definition"]).assign(
                 shown=[kpis.format_value(kpis.SPECS[k], x) for k, x in zip(card["kpi"], card["value"])]
             )
             show_table(scorecard_table(card), {"label": "KPI", "light": "Status", "value": "Value"})

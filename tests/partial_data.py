@@ -30,6 +30,7 @@ class Variant:
     drop_tables: tuple[str, ...] = ()
     drop_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)  # the column is not in the file
     blank_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)  # in the file, every cell empty
+    ship_date_on_orders: bool = False  # no deliveries file: orders.csv has a ship_date (deliveries derived)
 
 
 VARIANTS = {
@@ -47,6 +48,7 @@ VARIANTS = {
         Variant("blank_error_code", blank_columns={"deliveries": ("error_code",)}),
         Variant("no_promised_date", drop_columns={"orders": ("promised_date",)}),
         Variant("blank_requested_date", blank_columns={"orders": ("requested_date",)}),
+        Variant("deliveries_from_ship_date", drop_tables=("deliveries",), ship_date_on_orders=True),
         Variant(
             "orders_only",
             drop_tables=("deliveries", "forecasts", "inventory", "production", "capacity", "surveys", "budget"),
@@ -66,12 +68,20 @@ def write_company_folder(folder: Path, variant: Variant) -> Path:
         if t in variant.drop_tables or not rows(t):
             continue
         names = list(table.column_names)
+        data = rows(t)
+        if t == "orders" and variant.ship_date_on_orders:
+            # the last ship date of each line's deliveries (O1/2: 03-13); lines never shipped stay empty
+            shipped: dict[tuple, str] = {}
+            for _, order, line, ship, *_ in TINY_ROWS["deliveries"]:
+                shipped[(order, line)] = max(ship, shipped.get((order, line), ship))
+            names = [*names, "ship_date"]
+            data = [(*r, shipped.get((r[0], r[1]))) for r in data]
         keep = [i for i, c in enumerate(names) if c not in variant.drop_columns.get(t, ())]
         blank = {names.index(c) for c in variant.blank_columns.get(t, ())}
         with open(folder / f"{t}.csv", "w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)
             w.writerow([names[i] for i in keep])
-            for r in rows(t):
+            for r in data:
                 w.writerow(["" if (r[i] is None or i in blank) else r[i] for i in keep])
     return folder
 

@@ -27,12 +27,12 @@ def kpi_tile(row: dict, period_word: str = "last month") -> None:
     flat = delta is not None and not delta.startswith(("+", "-"))  # no change: no arrow, no colour
     with st.container(border=True):
         st.metric(
-            spec.label,
+            row.get("label") or spec.label,
             kpis.format_value(spec, row["value"]) if has_value else "n/a",
             delta=f"{delta} vs {period_word}" if delta else None,
             delta_color="off" if flat else colour,
             delta_arrow="off" if flat else "auto",
-            help=spec.definition,
+            help=row.get("definition") or spec.definition,
             chart_data=trend if has_value and len(trend) > 1 else None,
             chart_type="line",
         )

@@ -115,6 +115,11 @@ class Validation:
     rows: dict[str, int] = field(default_factory=dict)
     problem_count: int = 0
     tables: dict[str, pa.Table] = field(default_factory=dict, repr=False)
+    # What the data really holds, per table: the contract columns that came from the user's files, and the
+    # columns filled from another one ("deliveries.delivered_date": "ship_date"). Stored in meta (db.SUPPLIED)
+    # so KPIs know an empty error_code column from an absent one.
+    supplied: dict[str, list[str]] = field(default_factory=dict)
+    substituted: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

@@ -158,6 +158,7 @@ def _write(
         if bad:
             raise _Abort(bad)
         totals = {t: _one(con, f"SELECT count(*) FROM {t}")[0] for t in LOAD_ORDER}
+        db.record_supplied(con, val.supplied, val.substituted, replace=(mode == "replace"))
         import_id = _one(con, "SELECT coalesce(max(import_id), 0) + 1 FROM import_log")[0]
         con.execute(
             "INSERT INTO import_log VALUES ($id, $at, $mode, $source, $tables, $notes)",
