@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dask", metavar="ADDRESS", help="run the batch on a Dask cluster (e.g. tcp://scheduler:8786)")
     p.add_argument("--input", help="CSV with series_id, period, value (forecast it instead of the database)")
     p.add_argument("--output", help="where --input mode writes its forecasts (CSV)")
+    p.add_argument("--backfill", type=int, metavar="N",
+                   help="instead of one run: a statistical snapshot as of each of the last N month-ends, each from "
+                        "the orders before it only (forecast accuracy and value added from the first import)")
 
     p = sub.add_parser(
         "promise",
@@ -152,6 +155,14 @@ def _run(args) -> int:
                 out = batch.forecast_csv(args.input, args.output, args.horizon, workers=args.workers,
                                          dask_address=args.dask, progress=_progress)
                 print(f"wrote {len(out):,} rows for {out['series_id'].nunique():,} series to {args.output}")
+                return 0
+            if args.backfill is not None:
+                if args.backfill < 1:
+                    print("error: --backfill must be at least 1", file=sys.stderr)
+                    return 2
+                report = batch.backfill(args.db, args.backfill, args.horizon, as_of=args.as_of,
+                                        workers=args.workers, dask_address=args.dask, progress=_progress)
+                print(report.as_text())
                 return 0
             report = batch.run_forecast(args.db, args.horizon, as_of=args.as_of, workers=args.workers,
                                         dask_address=args.dask, progress=_progress)

@@ -30,8 +30,9 @@ def _sku_filter(level: str, key: str | None) -> tuple[str, dict]:
 
 
 def latest_run(con) -> dict | None:
-    """The newest forecast run (run_id, snapshot_date, horizon, n_series, n_failed, seconds, executor)."""
-    df = con.execute("SELECT * FROM forecast_runs ORDER BY run_id DESC LIMIT 1").df()
+    """The forecast run with the newest snapshot (run_id, snapshot_date, horizon, n_series, n_failed, seconds,
+    executor): a backfill run made later for an earlier month-end does not replace it."""
+    df = con.execute("SELECT * FROM forecast_runs ORDER BY snapshot_date DESC, run_id DESC LIMIT 1").df()
     return None if df.empty else df.iloc[0].to_dict()
 
 

@@ -125,3 +125,81 @@ def test_forecast_from_inside_a_streamlit_script_does_not_rerun_the_script_in_wo
     report = batch.run_forecast(tiny_db, 3, workers=1)
     assert report.n_series > 0 and report.n_failed == 0
     assert sys.modules["__main__"] is fake  # put back afterwards
+
+
+def _history_rows(last: date, spike_after: date | None = None) -> dict[str, list[tuple]]:
+    """Two SKUs with monthly orders from 2025-01 up to ``last`` (A: 10, 12, 14, ... ; B: 5 every month);
+    ``spike_after``: a 10,000-unit order of A the day after it (the future the backfill must not see)."""
+    from datetime import timedelta
+
+    from tests.conftest import TINY_ROWS
+
+    orders, m = [], date(2025, 1, 1)
+    i = 0
+    while m <= last:
+        orders.append((f"A{i}", 1, "C1", "A", str(m.replace(day=10)), None, None, 10 + 2 * i, 20.0))
+        orders.append((f"B{i}", 1, "C2", "B", str(m.replace(day=12)), None, None, 5, 8.0))
+        i += 1
+        m = date(m.year + (m.month == 12), m.month % 12 + 1, 1)
+    if spike_after is not None:
+        orders.append(("SPIKE", 1, "C1", "A", str(spike_after + timedelta(days=1)), None, None, 10_000, 20.0))
+    return {"products": TINY_ROWS["products"][:2], "customers": TINY_ROWS["customers"], "orders": orders}
+
+
+def test_backfill_makes_month_end_snapshots_from_the_past_only(tmp_path):
+    from tests.conftest import write_rows
+
+    full = tmp_path / "full.duckdb"
+    write_rows(full, _history_rows(date(2026, 3, 1), spike_after=date(2025, 12, 31)))
+    # As of 2026-03-12 (the last order) the last complete month is February: month-ends 12-31, 01-31, 02-28.
+    con = db.open_reader(full)
+    assert batch.backfill_month_ends(con, 3) == [date(2025, 12, 31), date(2026, 1, 31), date(2026, 2, 28)]
+    # Month-ends before the first order are left out (first order 2025-01-10).
+    assert batch.backfill_month_ends(con, 20)[0] == date(2025, 1, 31)
+    con.close()
+    steps = []
+    with cf.ThreadPoolExecutor(2) as ex:
+        report = batch.backfill(full, 3, horizon=3, executor=ex, progress=lambda f, m: steps.append(f))
+    assert [r.snapshot_date for r in report.runs] == [date(2025, 12, 31), date(2026, 1, 31), date(2026, 2, 28)]
+    assert steps == sorted(steps) and steps[-1] == 1.0  # progress only moves forward
+    con = db.open_reader(full)
+    snaps = con.execute("SELECT snapshot_date, min(period), max(period) FROM forecasts WHERE source = 'statistical' "
+                        "GROUP BY 1 ORDER BY 1").fetchall()
+    con.close()
+    # Each snapshot forecasts the 3 months after its own month-end.
+    assert snaps == [(date(2025, 12, 31), date(2026, 1, 1), date(2026, 3, 1)),
+                     (date(2026, 1, 31), date(2026, 2, 1), date(2026, 4, 1)),
+                     (date(2026, 2, 28), date(2026, 3, 1), date(2026, 5, 1))]
+    # No leakage: the 2025-12-31 snapshot equals a run on a database that ends on that day (so it never saw the
+    # 10,000-unit order of 2026-01-01 nor anything after).
+    past = tmp_path / "past.duckdb"
+    write_rows(past, _history_rows(date(2025, 12, 1)))
+    with cf.ThreadPoolExecutor(2) as ex:
+        batch.run_forecast(past, horizon=3, as_of=date(2025, 12, 31), executor=ex)
+
+    def snap(path, d):
+        c = db.open_reader(path)
+        try:
+            return c.execute("SELECT sku, period, quantity FROM forecasts WHERE source = 'statistical' "
+                             "AND snapshot_date = $d ORDER BY sku, period", {"d": d}).df()
+        finally:
+            c.close()
+
+    pd.testing.assert_frame_equal(snap(full, date(2025, 12, 31)), snap(past, date(2025, 12, 31)))
+    # The January snapshot did see the spike: it differs.
+    assert snap(full, date(2026, 1, 31))["quantity"].max() > snap(full, date(2025, 12, 31))["quantity"].max()
+    # Running it again skips the month-ends that have a snapshot.
+    with cf.ThreadPoolExecutor(2) as ex:
+        again = batch.backfill(full, 3, horizon=3, executor=ex)
+    assert not again.runs and len(again.skipped) == 3
+
+
+def test_backfill_command_line(tiny_db, capsys):
+    from analytics.__main__ import main
+
+    # The tiny company (as of 2026-03-24, orders from 2026-02-01): month-ends on or before February's end
+    # with orders: only 2026-02-28.
+    assert main(["forecast", "--db", str(tiny_db), "--backfill", "2", "--horizon", "3", "--workers", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "1 statistical snapshot(s) written" in out and "2026-02-28: run #1" in out
+    assert main(["forecast", "--db", str(tiny_db), "--backfill", "0"]) == 2
