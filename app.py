@@ -2,12 +2,13 @@
 
 import streamlit as st
 
-st.set_page_config(page_title="S&OP dashboard", page_icon=":material/insights:", layout="wide")
+st.set_page_config(page_icon=":material/insights:", layout="wide")
 st.session_state["_entry_point_ran"] = True  # see ui.common.entry_guard
 
 from ui import auth  # noqa: E402  (after set_page_config)
 
-user = auth.gate()  # local mode, or signed in; refuses to serve on a network without an access file
+APP_TITLE = "S&OP dashboard"
+user = auth.known_user()  # None until someone signs in; nothing is drawn yet
 
 pages = {
     "Managers": [
@@ -29,9 +30,14 @@ pages = {
         st.Page("pages/data_audit.py", title="Data audit", icon=":material/fact_check:"),
     ],
 }
-if user.role == "admin":
+if user is None or user.role == "admin":  # before sign-in the admin page is known too, so /admin can be asked for
     pages["Data"].append(st.Page("pages/admin.py", title="Audit log & backups", icon=":material/admin_panel_settings:"))
-current = st.navigation(pages)
+# The navigation runs before the sign-in gate: the page a deep link asks for is the page shown after sign-in,
+# and a session not signed in (or a server that refuses to serve) lists no pages.
+current = st.navigation(pages, position="sidebar" if user else "hidden")
+st.set_page_config(page_title=f"{current.title} · {APP_TITLE}" if user else f"Sign in · {APP_TITLE}")
+if user is None:
+    user = auth.gate()  # the sign-in form or the refusal; stops the script until someone is signed in
 wanted = st.session_state.pop("_wanted_page", None)  # a deep link that arrived before navigation existed
 for page in (p for group in pages.values() for p in group):
     if wanted and page.url_path == wanted and page.url_path != current.url_path:

@@ -27,10 +27,29 @@ def _oidc_configured() -> bool:
         return False
 
 
-def gate() -> access.User:
-    """The signed-in user; draws the sign-in form and stops the script until there is one."""
+def known_user() -> access.User | None:
+    """The session's user without drawing anything: the signed-in user, ``access.LOCAL`` in the local no-login
+    mode, or None while someone still has to sign in (or the app refuses to serve, or the access file is bad).
+
+    app.py calls it before ``st.navigation`` so that the navigation (and so a deep link such as /summit) is known
+    before the sign-in form is drawn: the page asked for is the page shown once signed in."""
     user = st.session_state.get(_KEY)
     if isinstance(user, access.User):
+        return user
+    try:
+        cfg = access.load_config()
+    except access.AccessConfigError:
+        return None
+    if cfg is None and access.is_loopback(st.get_option("server.address")):
+        st.session_state[_KEY] = access.LOCAL
+        return access.LOCAL
+    return None
+
+
+def gate() -> access.User:
+    """The signed-in user; draws the sign-in form (or the refusal) and stops the script until there is one."""
+    user = known_user()
+    if user is not None:
         return user
     try:
         cfg = access.load_config()
@@ -38,12 +57,8 @@ def gate() -> access.User:
         st.error(f"The access file cannot be read, so nobody can sign in: {e}")
         st.stop()
     if cfg is None:
-        address = st.get_option("server.address")
-        if not access.is_loopback(address):
-            st.error(access.no_config_message(address))
-            st.stop()
-        st.session_state[_KEY] = access.LOCAL
-        return access.LOCAL
+        st.error(access.no_config_message(st.get_option("server.address")))
+        st.stop()
     _sign_in(cfg)
     st.stop()
 

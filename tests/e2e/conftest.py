@@ -34,19 +34,21 @@ def demo_db(tmp_path_factory) -> Path:
 
 
 @contextlib.contextmanager
-def run_server(db_path: Path, access_file: Path | None = None):
+def run_server(db_path: Path, access_file: Path | None = None, address: str = "127.0.0.1"):
     """`streamlit run app.py` on a free loopback port against ``db_path``; yields the base URL.
 
-    Without ``access_file`` the app runs in its local no-sign-in mode (a developer's ./access.toml is ignored)."""
+    Without ``access_file`` the app runs in its local no-sign-in mode (a developer's ./access.toml is ignored).
+    ``address``: another loopback address such as 127.0.0.2 stands in for a network address (the app only
+    trusts localhost, 127.0.0.1 and ::1) without leaving the machine."""
     port = _free_port()
     env = dict(os.environ, SOP_DB=str(db_path), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false",
                SOP_ACCESS=str(access_file or db_path.with_name("no-access-file.toml")))
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port), "--server.fileWatcherType", "none"],
+         "--server.address", address, "--server.port", str(port), "--server.fileWatcherType", "none"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://{address}:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
