@@ -120,7 +120,7 @@ STEP = 6
 MIN_TRAIN = 12  # months of history at the earliest origin; shorter series are left out of a set
 FULL_CAP = 1500
 QUICK_CAP = 150
-SMOKE_CAP = 4
+SMOKE_CAP = 3
 
 TUNING = "TUNING"
 TEST = "TEST"
