@@ -178,6 +178,10 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
             f"The database was written by a newer version of this tool (schema {row[0]}, "
             f"this version knows {SCHEMA_VERSION}). Upgrade the dashboard or point SOP_DB at another file."
         )
+    if _first_row(con, "SELECT value FROM meta WHERE key = 'smape_unit'") is None:
+        # Leaderboards written before sMAPE became a fraction (like wmape) hold it in percent: convert them once.
+        con.execute("UPDATE forecast_leaderboard SET smape = smape / 100 WHERE smape IS NOT NULL")
+        con.execute("INSERT INTO meta VALUES ('smape_unit', 'fraction')")
     rebuild_facts(con, only_missing=True)
 
 
@@ -444,6 +448,11 @@ def _carry_settings(con: duckdb.DuckDBPyConnection, old: Path, keep_settings: bo
         for t in (kept if keep_settings else ()) + ("audit_log",):
             if t in tables and t in new_tables:
                 con.execute(f"INSERT INTO {t} SELECT * FROM old_db.{t}")
+        if keep_settings and "forecast_leaderboard" in tables and (
+                "meta" not in tables
+                or not con.execute("SELECT 1 FROM old_db.meta WHERE key = 'smape_unit'").fetchall()):
+            # carried from a file written before sMAPE became a fraction (see ensure_schema)
+            con.execute("UPDATE forecast_leaderboard SET smape = smape / 100 WHERE smape IS NOT NULL")
         if "meta" in tables:  # the data version keeps counting across replace-all writes
             con.execute(
                 "UPDATE meta SET value = (SELECT value FROM old_db.meta WHERE key = 'data_version') "

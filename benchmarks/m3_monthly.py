@@ -156,8 +156,8 @@ def run_method(method: str, train: list[np.ndarray]) -> tuple[np.ndarray, float,
 
 
 def score(fc: np.ndarray, train: list[np.ndarray], test: np.ndarray) -> tuple[float, float]:
-    """Mean over series of sMAPE (mean over horizons) and of MASE (m = 12)."""
-    s = np.mean([smape(test[i], fc[i]) for i in range(len(train))])
+    """Mean over series of sMAPE in percent (mean over horizons, as the M3 tables print it) and of MASE (m = 12)."""
+    s = 100 * np.mean([smape(test[i], fc[i]) for i in range(len(train))])  # metrics.smape is a fraction
     m = np.mean([mase(test[i], fc[i], train[i], SEASON) for i in range(len(train))])
     return float(s), float(m)
 

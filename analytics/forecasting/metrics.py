@@ -8,7 +8,8 @@ Conventions (shared with the leaderboard in ``auto.py`` and the M3 benchmark):
 - ``wmape``  sum|y - f| / sum|y|; 0 when both sums are 0, NaN when only the denominator is 0.
 - ``mase``   mean|y - f| scaled by the in-sample mean absolute seasonal-naive error (lag ``m``), falling
   back to lag 1 when the history is shorter than ``m + 1``; NaN when that scale is 0.
-- ``smape``  M3 definition: mean over the horizon of 200|y - f| / (|y| + |f|), a step with 0/0 counts as 0.
+- ``smape``  M3 definition as a fraction (like wmape and bias): mean over the horizon of 2|y - f| / (|y| + |f|),
+  a step with 0/0 counts as 0; the M3 tables print it x 100 (benchmarks/m3_monthly.py).
 - ``bias``   sum(f - y) / sum(y): positive means over-forecasting; NaN when sum(y) is 0.
 """
 
@@ -52,17 +53,19 @@ def wmape(y: ArrayLike, f: ArrayLike) -> float:
 
 
 def smape(y: ArrayLike, f: ArrayLike) -> float:
-    """Symmetric MAPE in percent, M3 competition definition.
+    """Symmetric MAPE as a fraction (0 to 2), M3 competition definition (which prints it in percent).
 
-    mean over steps of 200 * |y - f| / (|y| + |f|); a step where y = f = 0 counts as 0.
-    Example: y = [100, 0], f = [110, 0] -> (200 * 10 / 210 + 0) / 2 = 4.7619.
+    mean over steps of 2 * |y - f| / (|y| + |f|); a step where y = f = 0 counts as 0.
+    Example: y = [100, 0], f = [110, 0] -> (2 * 10 / 210 + 0) / 2 = 0.047619 (4.76% on screen).
+    Stored as a fraction like wmape, so every screen formats it once as a % (it was stored in percent and shown
+    x 100 again: 10,963.2%).
     """
     y_arr, f_arr = _pair(y, f)
     if y_arr.size == 0:
         return float("nan")
     den = np.abs(y_arr) + np.abs(f_arr)
     safe = np.where(den == 0.0, 1.0, den)
-    terms = np.where(den == 0.0, 0.0, 200.0 * np.abs(y_arr - f_arr) / safe)
+    terms = np.where(den == 0.0, 0.0, 2.0 * np.abs(y_arr - f_arr) / safe)
     return float(np.mean(terms))
 
 

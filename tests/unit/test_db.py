@@ -88,3 +88,22 @@ def test_a_file_locked_by_another_program_says_so(tiny_db):
         holder.kill()
         holder.wait()
     db.open_reader(tiny_db).close()  # free again
+
+
+def test_leaderboards_stored_in_percent_are_converted_once(tmp_path):
+    """sMAPE was stored in percent (and shown x 100 again); a file from before is converted once, on its next write."""
+    import duckdb
+
+    from analytics import access, db
+
+    path = tmp_path / "old.duckdb"
+    with access.acting_as(access.SYSTEM, "import"), db.writer(path) as con:
+        con.execute("INSERT INTO forecast_leaderboard (run_id, unique_id, model, smape) VALUES (1, 'A', 'ets', 0.25)")
+    raw = duckdb.connect(str(path))
+    raw.execute("DELETE FROM meta WHERE key = 'smape_unit'")  # as written by the old version ...
+    raw.execute("UPDATE forecast_leaderboard SET smape = 25.0")  # ... in percent
+    raw.close()
+    for _ in range(2):  # two writes: converted by the first only
+        with access.acting_as(access.SYSTEM, "import"), db.writer(path):
+            pass
+    assert db.open_reader(path).execute("SELECT smape FROM forecast_leaderboard").fetchone()[0] == 0.25

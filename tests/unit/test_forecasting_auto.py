@@ -40,6 +40,8 @@ def check_shape(result: SeriesForecast, h: int) -> None:
     assert list(result.leaderboard.columns) == LEADERBOARD_COLUMNS
     assert result.leaderboard["chosen"].sum() == 1
     assert result.leaderboard.loc[result.leaderboard["chosen"], "model"].item() == result.chosen
+    # sMAPE is a fraction (0 to 2) like WMAPE, so screens format it once as a % (it was stored x 100)
+    assert (result.leaderboard["smape"].dropna() <= 2.0).all()
     assert list(result.backtest.columns) == BACKTEST_COLUMNS
     assert isinstance(result.fallbacks, list)
     assert isinstance(result.reason, str) and result.reason

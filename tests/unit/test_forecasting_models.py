@@ -244,9 +244,10 @@ def test_metrics_by_hand():
     y, f = [10, 20], [12, 15]
     assert metrics.wmape(y, f) == pytest.approx(7 / 30)  # (2 + 5) / 30
     assert metrics.bias(y, f) == pytest.approx(-0.1)  # (2 - 5) / 30
-    # sMAPE: 200 * 2 / 22 = 18.1818 and 200 * 5 / 35 = 28.5714 -> mean 23.3766
-    assert metrics.smape(y, f) == pytest.approx((400 / 22 + 1000 / 35) / 2)
-    assert metrics.smape([100, 0], [110, 0]) == pytest.approx(200 * 10 / 210 / 2)  # 0/0 counts as 0
+    # sMAPE: 2 * 2 / 22 = 0.181818 and 2 * 5 / 35 = 0.285714 -> mean 0.233766 (23.4%)
+    # a fraction, like wmape: 2|y - f| / (|y| + |f|) per step, averaged (the M3 tables print it x 100)
+    assert metrics.smape(y, f) == pytest.approx((4 / 22 + 10 / 35) / 2)
+    assert metrics.smape([100, 0], [110, 0]) == pytest.approx(2 * 10 / 210 / 2)  # 0/0 counts as 0
     assert metrics.wmape([0, 0], [0, 0]) == 0.0
     assert math.isnan(metrics.wmape([0, 0], [1, 0]))
     assert math.isnan(metrics.bias([0, 0], [1, 0]))
