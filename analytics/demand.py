@@ -26,7 +26,7 @@ from datetime import date, datetime
 import duckdb
 import pandas as pd
 
-from analytics import access, db, kpis
+from analytics import access, db, kpis, rounding
 from analytics.dates import as_date
 from analytics.kpis import PRODUCT_DIMS, Query
 
@@ -274,6 +274,7 @@ def plan_override(
         },
     ).df()
     df["period"] = pd.to_datetime(df["period"]).dt.date
+    df["new_qty"] = _whole_units(df, unit)
     notes = []
     per_period = df.groupby("period", sort=True).agg(
         target_base_qty=("target_base_qty", "first"), input_value=("input_value", "first"),
@@ -287,14 +288,34 @@ def plan_override(
                 f"cannot move it. Enter the new quantity in units instead."
             )
         if row["spread"] == "equal" and row["n"] > 0:
-            each = row["input_value"] / row["n"]
+            total = rounding.half_up(row["input_value"])
+            low = total // row["n"]
+            each = f"{low} each" if total % row["n"] == 0 else f"{low} or {low + 1} each, in whole units"
             notes.append(
                 f"Family {target} has a base forecast of 0 in {_month_label(period)}, so the "
-                f"{row['input_value']:g} units were spread equally over its {row['n']} SKUs ({each:g} each)."
+                f"{total:g} units were spread equally over its {row['n']} SKUs ({each})."
             )
     df.attrs["base"] = base
     df.attrs["notes"] = notes
     return df[PLAN_COLUMNS]
+
+
+def _whole_units(df: pd.DataFrame, unit: str) -> pd.Series:
+    """The edited cells in whole units (chairs are whole): a SKU's new quantity rounded half up; a family's new
+    total for the month rounded, then spread over its SKUs by largest remainder (``rounding.largest_remainder``,
+    in proportion to their base, or equally when the family's base is 0), so the SKUs add up to it exactly.
+    Example: +10% on a family of 3 SKUs with base 10.2, 20.3, 30.4 (60.9) -> total round(66.99) = 67 -> shares
+    11.19, 22.40, 33.41 -> 11, 22, 33 (66) + 1 to the largest remainder (0.41) -> 11, 22, 34."""
+    out = pd.Series(0.0, index=df.index)
+    for _, cells in df.groupby("period", sort=False):
+        first = cells.iloc[0]
+        if unit == "percent":
+            total = rounding.half_up(float(first["target_base_qty"]) * (1 + float(first["input_value"]) / 100))
+        else:
+            total = rounding.half_up(float(first["input_value"]))
+        # weights all 0 (a family without base that month): an equal split
+        out[cells.index] = rounding.largest_remainder(total, cells["base_qty"].to_numpy(dtype=float)).astype(float)
+    return out
 
 
 # ---------------------------------------------------------------------------- overrides: saving

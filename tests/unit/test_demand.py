@@ -96,9 +96,10 @@ def test_base_forecast_is_latest_statistical_without_consensus(override_con):
 
 def test_family_override_spread_in_proportion(override_con):
     # F1 in May: A 20, B 6 (family 26).
-    # +10 %: every SKU +10 % -> A 22, B 6.6 (family 28.6 = 26 x 1.1).
+    # +10 %: family 26 x 1.1 = 28.6 -> 29 whole chairs, spread 20 : 6 -> A 22.31, B 6.69 -> floors 22 + 6 = 28,
+    # the missing unit to the largest remainder (B, 0.69) -> A 22, B 7: whole units, the family total exact.
     pct = demand.plan_override(override_con, "family", "F1", {MAY: 10}, "percent", as_of=SAVE_DAY)
-    assert dict(zip(pct["sku"], pct["new_qty"])) == pytest.approx({"A": 22.0, "B": 6.6})
+    assert dict(zip(pct["sku"], pct["new_qty"])) == {"A": 22.0, "B": 7.0}
     assert dict(zip(pct["sku"], pct["base_qty"])) == {"A": 20, "B": 6}
     assert set(pct["spread"]) == {"proportional"}
     # 39 units for the family: A 39 x 20/26 = 30, B 39 x 6/26 = 9.
@@ -452,3 +453,18 @@ def test_new_statistical_run_becomes_the_base_unless_told_otherwise(fva_con):
     assert demand.base_snapshot(fva_con, date(2026, 2, 25)) == ("consensus", date(2026, 2, 25))
     with pytest.raises(ValueError, match="start_from"):
         demand.base_snapshot(fva_con, date(2026, 2, 27), "sales")
+
+
+def test_largest_remainder_keeps_the_total_whole_and_exact():
+    from analytics import rounding
+
+    # 120 over 1 : 1 : 1.5 -> 34.29, 34.29, 51.43 -> floors 34, 34, 51 (119) -> the missing unit to 51.43 -> 52
+    assert rounding.largest_remainder(120, [1, 1, 1.5]).tolist() == [34, 34, 52]
+    assert rounding.largest_remainder(7, [0, 0, 0]).tolist() == [3, 2, 2]  # no weights: equal, ties to the first
+    assert rounding.largest_remainder(0, [3, 1]).tolist() == [0, 0]
+    assert rounding.half_up(2.5) == 3 and rounding.half_up(33.15) == 33
+    rng = __import__("numpy").random.default_rng(1)
+    for _ in range(200):
+        w, t = rng.random(rng.integers(1, 9)) * 50, int(rng.integers(0, 500))
+        out = rounding.largest_remainder(t, w)
+        assert out.sum() == t and (out >= 0).all() and (abs(out - t * w / w.sum()) < 1).all()
