@@ -15,6 +15,8 @@ Fixes offered for each overloaded month (alternatives, each with its cost):
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -72,7 +74,7 @@ def capacity_fixes(plan: Plan, load: pd.DataFrame | None = None) -> pd.DataFrame
 
     grain: one row per overloaded work center x month x fix ('pull forward', 'overtime', 'capacity change').
     Columns: work_center, period, excess_hours (load - available), fix, hours (hours the fix provides),
-    units (units pulled forward), cost, covers_hours (of the excess), remaining_hours (excess left),
+    units (whole units pulled forward: enough to cover the excess, so the hours may exceed it a little), cost, covers_hours (of the excess), remaining_hours (excess left),
     detail (what to do, in words). Empty when nothing is overloaded.
     """
     load = capacity_load(plan) if load is None else load
@@ -99,28 +101,30 @@ def capacity_fixes(plan: Plan, load: pd.DataFrame | None = None) -> pd.DataFrame
             cand = cand[cand["h"] > 0]
             cand["hold_per_hour"] = cand["sku"].map(hold_per_unit) / cand["h"]
             cand = cand.sort_values(["hold_per_hour", "sku"])
-            left, cost, units, moves = excess, 0.0, 0.0, []
+            left, cost, units, provided, moves = excess, 0.0, 0, 0.0, []
             for _, c in cand.iterrows():
-                movable = float(c["production"] * c["h"])
+                movable = math.floor(float(c["production"]) + 1e-9)  # whole units: nobody moves 0.15 of a chair
                 for k in range(t - 1, -1, -1):
-                    if left <= 1e-9 or movable <= 1e-9:
+                    if left <= 1e-9 or movable < 1:
                         break
-                    hrs = min(left, movable, spare[k])
-                    if hrs <= 1e-9:
+                    # enough whole units to cover what is left, as many as fit in month k's spare hours
+                    u = min(math.ceil(left / c["h"] - 1e-9), math.floor(spare[k] / c["h"] + 1e-9), movable)
+                    if u < 1:
                         continue
-                    u = hrs / c["h"]
+                    hrs = u * c["h"]
                     months_early = t - k
                     cost += u * hold_per_unit[c["sku"]] * months_early
                     spare[k] -= hrs
                     left -= hrs
-                    movable -= hrs
+                    movable -= u
                     units += u
-                    moves.append(f"{u:,.1f} {c['sku']} to {month_start(periods[k]):%Y-%m}")
+                    provided += hrs
+                    moves.append(f"{u:,d} {c['sku']} to {month_start(periods[k]):%Y-%m}")
                 if left <= 1e-9:
                     break
-            pulled = excess - max(left, 0.0)
-            if pulled > 1e-9:
-                rows.append((wc, r["period"], excess, "pull forward", pulled, units, cost, pulled, max(left, 0.0),
+            if provided > 1e-9:
+                rows.append((wc, r["period"], excess, "pull forward", provided, float(units), cost,
+                             min(provided, excess), max(left, 0.0),
                              f"{label}: make {', '.join(moves)} (extra holding {cost:,.2f})"))
             allowed = float(r["overtime_allowed_hours"]) if pd.notna(r["overtime_allowed_hours"]) else 0.0
             ot = min(excess, allowed)

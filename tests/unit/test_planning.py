@@ -348,6 +348,18 @@ def test_capacity_load_and_fixes():
     assert fixes.at["capacity change", "cost"] == pytest.approx(256.0)
 
 
+def test_pull_forward_moves_whole_units():
+    # X takes 1.5 h a unit, 10 h a month; demand 2 / 2 / 10 -> load 3, 3, 15: March 5 h over. 5 / 1.5 = 3.33
+    # units (it was offered as '3.3 X'); whole units: 4 X (6 h) into February, which has 7 h spare.
+    inputs = make_inputs([product("X", 10, 20, 1.5)], {"X": ([2, 2, 10], [0, 0, 0])}, {"W1": [10, 10, 10]})
+    plan = pl.chase_plan(inputs, pl.PlanSettings())
+    fixes = pl.capacity_fixes(plan).set_index("fix")
+    assert fixes.at["pull forward", "units"] == 4 and fixes.at["pull forward", "hours"] == pytest.approx(6.0)
+    assert fixes.at["pull forward", "covers_hours"] == pytest.approx(5.0)
+    assert fixes.at["pull forward", "remaining_hours"] == 0
+    assert "make 4 X to 2027-02" in fixes.at["pull forward", "detail"]
+
+
 # --------------------------------------------------------------------------- available to promise
 
 
