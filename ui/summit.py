@@ -94,6 +94,27 @@ def scorecard_tiles(sc: pd.DataFrame) -> None:
                 st.markdown(f"**{LIGHT.get(r['light'], '')}** · target {kpis.format_value(spec, r['target'])}")
 
 
+def supply_story(s) -> None:
+    """Which plan the supply step shows, and the overload story: the load of demand as it falls due (chase plan)
+    against the plan shown, with the overloaded work centers named."""
+    from analytics.summit import content
+    from ui.tables import show_table
+
+    plan = s.versions.get("plan") or {}
+    st.markdown(f"**{escape(content.plan_statement(plan))}**")
+    for sentence in content.overload_story(s.unconstrained_load, plan.get("strategy")):
+        (st.warning if "would overload" in sentence else st.info)(escape(sentence))
+    load = s.unconstrained_load
+    if "demand_overloaded" in load and load["demand_overloaded"].astype(bool).any():
+        with st.expander("Load of demand as it falls due (chase plan), every plan month"):
+            chart(figures.capacity_figure(load.rename(columns={"demand_utilisation": "utilisation"})))
+            over = load[load["demand_overloaded"].astype(bool)]
+            show_table(over, order=["work_center", "period", "demand_load_hours", "available_hours",
+                                    "demand_utilisation", "plan_load_hours", "plan_utilisation", "top_contributors"],
+                       columns={"demand_load_hours": "Demand load (h)", "demand_utilisation": "percent",
+                                "plan_load_hours": "Plan load (h)", "plan_utilisation": "percent"})
+
+
 def step(s, name: str) -> None:
     """Render one agenda step of a frozen summit."""
     if name == "actions":
@@ -130,6 +151,7 @@ def step(s, name: str) -> None:
         changed = s.consensus_changes[s.consensus_changes["reasons"].fillna("") != ""]
         table(changed, packs.CONSENSUS_COLUMNS, columns=packs.CONSENSUS_LABELS)
     elif name == "supply":
+        supply_story(s)
         chart(figures.capacity_figure(s.capacity_load))
         chart(figures.inventory_figure(s.inventory_vs_safety_stock))
         table(s.shortages, packs.SHORTAGE_COLUMNS)

@@ -17,6 +17,10 @@ Windows, exactly (M = the summit month, the month under review; as-of = the data
 * supply review (from the summit's plan, its first ``REVIEW_MONTHS`` months): capacity load per work
   center; projected inventory vs safety stock per family; shortages = SKU-months whose projected
   inventory is below 0 (stockout) or below the safety stock.
+* supply review, the overload story: the capacity load of the chase plan (produce what each month needs, the
+  load demand puts on the work centers as it falls due) over the same months, made from the same inputs (for
+  a recommended scenario: the current inputs with the scenario applied); :func:`overload_story` says which
+  work centers it overloads and what the plan shown does about it, :func:`plan_statement` which plan is shown.
 * gaps: demand vs supply (planned production + open work orders) per family and month, in units and at
   unit price; revenue vs budget per family and month when the budget table has rows: the REVIEW_MONTHS
   months ending with M use ordered revenue (by order month), the REVIEW_MONTHS months after the as-of
@@ -40,6 +44,7 @@ from analytics.kpis import Query
 from analytics.planning import (
     Plan,
     PlanningError,
+    apply_scenario,
     capacity_load,
     chase_plan,
     compare_scenarios,
@@ -140,8 +145,11 @@ def summit_plan(con, as_of: date) -> tuple[Plan | None, dict, list[str]]:
     if name:
         res = load_scenario(con, name)
         plan_id = con.execute("SELECT plan_id FROM plan_scenarios WHERE name = $n", {"n": name}).fetchall()[0][0]
+        plan_version = con.execute("SELECT version FROM plan_versions WHERE plan_id = $id",
+                                   {"id": int(plan_id)}).fetchall()
         version = {"kind": "recommended scenario", "name": name, "scenario_id": res.scenario_id,
-                   "plan_id": int(plan_id), "strategy": res.plan.strategy, "plan_as_of": res.plan.as_of.isoformat(),
+                   "plan_id": int(plan_id), "plan_version": int(plan_version[0][0]) if plan_version else None,
+                   "strategy": res.plan.strategy, "plan_as_of": res.plan.as_of.isoformat(),
                    "first_period": res.plan.months[0].isoformat(), "horizon": len(res.plan.months),
                    "key_figures": _figures(res.kpis)}
         if res.plan.as_of != as_of:
@@ -429,6 +437,101 @@ def supply_review(plan: Plan | None, months: int = REVIEW_MONTHS) -> tuple[pd.Da
     short = short.sort_values(["value_short", "units_below_safety_stock", "sku", "period"],
                               ascending=[False, False, True, True])
     return load, inventory, short[SHORTAGE_COLUMNS].reset_index(drop=True)
+
+
+UNCONSTRAINED_COLUMNS = ["work_center", "period", "available_hours", "demand_load_hours", "demand_utilisation",
+                         "demand_overloaded", "plan_load_hours", "plan_utilisation", "plan_overloaded",
+                         "planned_overtime_hours", "top_contributors"]
+
+
+def unconstrained_load(con, plan: Plan | None, plan_version: dict | None = None) -> pd.DataFrame:
+    """The load demand puts on the work centers as it falls due against the load of the plan shown, over the
+    plan's whole horizon (the overload story). The demand load is ``capacity_load`` of the chase plan made
+    from the inputs of ``plan`` (its as-of date and horizon; for a recommended scenario, with the scenario
+    applied); a chase plan is its own. Empty without a plan (or when the inputs cannot be read).
+
+    grain: one row per work center x plan month. Columns: UNCONSTRAINED_COLUMNS (demand_* = chase plan,
+    plan_* = the plan shown; overloaded = load above the available hours; top_contributors: of the demand load).
+    """
+    if plan is None:
+        return pd.DataFrame(columns=UNCONSTRAINED_COLUMNS)
+    chase = plan
+    if plan.strategy != "chase":
+        try:
+            inputs = plan_inputs(con, plan.as_of, len(plan.months))
+            if (plan_version or {}).get("kind") == "recommended scenario":
+                inputs = apply_scenario(inputs, load_scenario(con, plan_version["name"]).scenario, con)
+            chase = chase_plan(inputs)
+        except (PlanningError, ValueError):
+            return pd.DataFrame(columns=UNCONSTRAINED_COLUMNS)
+    demand, mine = capacity_load(chase), capacity_load(plan)
+    out = demand.drop(columns=["planned_overtime_hours"]).rename(columns={"load_hours": "demand_load_hours", "utilisation": "demand_utilisation",
+                                 "overloaded": "demand_overloaded"})
+    out = out.merge(mine[["work_center", "period", "load_hours", "utilisation", "overloaded", "planned_overtime_hours"]]
+                    .rename(columns={"load_hours": "plan_load_hours", "utilisation": "plan_utilisation",
+                                     "overloaded": "plan_overloaded"}), on=["work_center", "period"], how="left")
+    return out[UNCONSTRAINED_COLUMNS].reset_index(drop=True)
+
+
+def _month_list(periods) -> str:
+    return ", ".join(pd.Timestamp(p).strftime("%b %Y") for p in periods)
+
+
+def plan_statement(plan_version: dict) -> str:
+    """Which plan the supply step shows, in one sentence (strategy, version or name, as-of, months)."""
+    v = plan_version or {}
+    if v.get("kind") in (None, "none"):
+        return "No plan could be made from this data."
+    months = ""
+    if v.get("first_period"):
+        months = f", {v.get('horizon')} months from {pd.Timestamp(v['first_period']):%b %Y}"
+    if v.get("kind") == "recommended scenario":
+        ver = f" version {v['plan_version']}" if v.get("plan_version") else ""
+        return (f"Plan shown: the recommended scenario '{v.get('name')}' ({v.get('strategy')} strategy, saved plan "
+                f"#{v.get('plan_id')}{ver}), planned on the data as of {v.get('plan_as_of')}{months}.")
+    return (f"Plan shown: the {v.get('strategy')} plan made when the summit started, on the data as of "
+            f"{v.get('plan_as_of')}{months}, default settings.")
+
+
+def overload_story(load: pd.DataFrame, strategy: str | None) -> list[str]:
+    """What demand as it falls due does to the work centers, and what the plan shown does about it, from an
+    :func:`unconstrained_load` frame.
+
+    One sentence per work center the demand (chase) load overloads, naming its months and load %, then how the
+    plan shown loads it: the month it starts building ahead (plan load above the demand load before the first
+    overloaded month), its highest load % and overtime hours, or the months it is still above the available
+    hours. One sentence when nothing is overloaded; empty when the frame is empty (e.g. an older summit)."""
+    if load is None or load.empty or "demand_overloaded" not in load:
+        return []
+    n = load["period"].nunique()
+    over = load[load["demand_overloaded"].astype(bool)]
+    if over.empty:
+        return [f"Producing demand as it falls due (chase plan), no work center needs more than its available "
+                f"hours in the {n} plan months."]
+    out = []
+    for wc, g in over.groupby("work_center", sort=True):
+        g = g.sort_values("period")
+        months = ", ".join(f"{pd.Timestamp(p):%b %Y} {u:.0%}" for p, u in zip(g["period"], g["demand_utilisation"]))
+        text = (f"Producing demand as it falls due (chase plan) would overload {wc} in {len(g)} of the {n} plan "
+                f"months ({months} of available hours).")
+        mine = load[load["work_center"] == wc].sort_values("period")
+        if strategy and strategy != "chase" and mine["plan_load_hours"].notna().any():
+            still = mine[mine["plan_overloaded"].fillna(False).astype(bool)]
+            peak = float(mine["plan_utilisation"].max())
+            ot = float(mine["planned_overtime_hours"].fillna(0).sum())
+            ahead = mine[(mine["period"] < g["period"].min())
+                         & (mine["plan_load_hours"] > mine["demand_load_hours"] + 1e-6)]
+            built = f"building ahead from {pd.Timestamp(ahead['period'].min()):%b %Y}" if len(ahead) else ""
+            extra = f"{ot:,.0f} overtime hours" if ot > 0.5 else ""
+            how = ", ".join(x for x in (built, extra) if x)
+            if still.empty:
+                text += (f" The {strategy} plan shown smooths it" + (f" ({how})" if how else "")
+                         + f": its highest load there is {peak:.0%}.")
+            else:
+                text += (f" The {strategy} plan shown still loads it above available hours in "
+                         f"{_month_list(still['period'])} (highest {peak:.0%}" + (f"; {how}" if how else "") + ").")
+        out.append(text)
+    return out
 
 
 def demand_supply_gap(plan: Plan | None, months: int = REVIEW_MONTHS) -> pd.DataFrame:

@@ -26,7 +26,7 @@ import plotly.graph_objects as go
 from analytics import charts, exports, kpis
 from analytics import presentation as pr
 from analytics.scorecard import format_delta
-from analytics.summit import figures
+from analytics.summit import content, figures
 from analytics.summit.decisions import actions, pulse_trend
 from analytics.summit.store import AGENDA, FRAME_NAMES, Summit, load_summit, plan_label
 
@@ -242,8 +242,11 @@ def _sections(s: Summit, figs: _Figures) -> dict[str, str]:
     overloaded = s.capacity_load[s.capacity_load["overloaded"].astype(bool)] if "overloaded" in s.capacity_load else None
     below = (s.inventory_vs_safety_stock[s.inventory_vs_safety_stock["below_safety_stock"].astype(bool)]
              if len(s.inventory_vs_safety_stock) else s.inventory_vs_safety_stock)
+    plan = s.versions.get("plan") or {}
+    story = content.overload_story(s.unconstrained_load, plan.get("strategy"))
     out["supply"] = (
-        figs.html(figures.capacity_figure(s.capacity_load)) + "<h3>Overloaded work-center months</h3>"
+        f"<p><b>{_e(content.plan_statement(plan))}</b></p>" + "".join(f"<p>{_e(t)}</p>" for t in story)
+        + figs.html(figures.capacity_figure(s.capacity_load)) + "<h3>Overloaded work-center months</h3>"
         + table_html(overloaded, ["work_center", "period", "load_hours", "available_hours", "utilisation",
                                   "top_contributors"], empty="No work center is overloaded in the next months.")
         + "<h3>Projected inventory against safety stock</h3>"

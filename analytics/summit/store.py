@@ -49,8 +49,10 @@ AGENDA: tuple[AgendaStep, ...] = (
                ("demand_actuals", "bias_by_family", "consensus_changes", "fva", "fva_verdicts"),
                "Actual orders against the consensus (lag 1), bias by family, how the consensus changed and why, "
                "and whether each forecasting step adds value."),
-    AgendaStep("supply", "5. Supply review", ("capacity_load", "inventory_vs_safety_stock", "shortages"),
-               "Capacity load, projected inventory against safety stock and the shortages of the plan's next months."),
+    AgendaStep("supply", "5. Supply review",
+               ("capacity_load", "unconstrained_load", "inventory_vs_safety_stock", "shortages"),
+               "Which plan, its capacity load against the load of demand as it falls due (where it overloads), "
+               "projected inventory against safety stock and the shortages of the plan's next months."),
     AgendaStep("gaps", "6. Gaps", ("demand_supply_gap", "revenue_vs_budget"),
                "Demand against supply in units and money; revenue against the budget."),
     AgendaStep("scenarios", "7. Scenarios side by side", ("scenarios", "scenario_comparison"),
@@ -70,7 +72,8 @@ class Summit:
     carried_actions: ``decisions.open_actions`` at the start. scorecard / scorecard_trend:
     ``content.scorecard_frames``. misses / miss_breakdowns: ``content.biggest_misses``. demand_actuals,
     bias_by_family, consensus_changes, fva, fva_verdicts: the demand review (``content``). capacity_load,
-    inventory_vs_safety_stock, shortages: ``content.supply_review``. demand_supply_gap, revenue_vs_budget:
+    inventory_vs_safety_stock, shortages: ``content.supply_review``; unconstrained_load: the chase plan's load
+    (``content.unconstrained_load``; empty in summits frozen before it existed). demand_supply_gap, revenue_vs_budget:
     the gaps. scenarios / scenario_comparison: ``content.scenarios_side_by_side``. exceptions:
     ``ranking.exceptions``. promise_gap_trend / promise_kept_rate: ``team``; request_stats: one row of
     ``planning.requests.request_stats`` (every request to production made before the summit started).
@@ -99,6 +102,7 @@ class Summit:
     fva: pd.DataFrame = field(default_factory=pd.DataFrame)
     fva_verdicts: pd.DataFrame = field(default_factory=pd.DataFrame)
     capacity_load: pd.DataFrame = field(default_factory=pd.DataFrame)
+    unconstrained_load: pd.DataFrame = field(default_factory=pd.DataFrame)
     inventory_vs_safety_stock: pd.DataFrame = field(default_factory=pd.DataFrame)
     shortages: pd.DataFrame = field(default_factory=pd.DataFrame)
     demand_supply_gap: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -157,6 +161,7 @@ def freeze_content(con, month: date, as_of: date) -> tuple[dict[str, pd.DataFram
     f["fva"], f["fva_verdicts"] = content.fva_frames(con, month, as_of)
     lap("demand review")
     f["capacity_load"], f["inventory_vs_safety_stock"], f["shortages"] = content.supply_review(plan)
+    f["unconstrained_load"] = content.unconstrained_load(con, plan, plan_version)
     f["demand_supply_gap"] = content.demand_supply_gap(plan)
     f["revenue_vs_budget"] = content.revenue_vs_budget(con, month, as_of)
     if f["revenue_vs_budget"].empty:

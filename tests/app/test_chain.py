@@ -134,3 +134,13 @@ def test_an_override_on_the_workbench_reaches_plan_promise_and_summit(run_db):
     assert not at.exception
     shown = [t.value for t in at.table]
     assert any(t.astype(str).apply(lambda r: r.str.contains(REASON)).any(axis=None) for t in shown), shown
+    # 5. The supply step says which plan it shows (the tiny company's work centers are not overloaded).
+    while not at.header[0].value.startswith("5."):
+        _submit(at, "Next ▶")
+    assert any(
+        m.value.replace("\\", "").startswith(  # the page escapes Markdown
+            "**Plan shown: the optimised plan made when the summit started, on the data as of 2026-03-24"
+        )
+        for m in at.markdown
+    ), [m.value for m in at.markdown]
+    assert not s.unconstrained_load.empty and not s.unconstrained_load["demand_overloaded"].any()

@@ -72,3 +72,94 @@ def test_an_override_is_dated_by_the_data_and_a_second_one_the_same_day_supersed
     assert a_april["forecast_ordered"] == 15.0
     assert a_april["demand_source"] == "consensus" and a_april["snapshot_date"].date() == AS_OF
     con.close()
+
+
+def _load_rows(rows):
+    """(work center, month, available, demand load, plan load, plan overtime) -> an unconstrained_load frame."""
+    import pandas as pd
+
+    df = pd.DataFrame(
+        rows,
+        columns=[
+            "work_center",
+            "period",
+            "available_hours",
+            "demand_load_hours",
+            "plan_load_hours",
+            "planned_overtime_hours",
+        ],
+    )
+    df["period"] = pd.to_datetime(df["period"])
+    df["demand_utilisation"] = df["demand_load_hours"] / df["available_hours"]
+    df["plan_utilisation"] = df["plan_load_hours"] / df["available_hours"]
+    df["demand_overloaded"] = df["demand_load_hours"] > df["available_hours"]
+    df["plan_overloaded"] = df["plan_load_hours"] > df["available_hours"]
+    df["top_contributors"] = ""
+    return df
+
+
+def test_the_overload_story_names_the_work_center_and_what_the_plan_does():
+    from analytics.summit import content
+
+    # UPH: 100 h a month. Demand as it falls due: 60, 80, 125, 110 h -> overloaded in Mar (125%) and Apr (110%).
+    # The optimised plan builds ahead in February (95 h > 80 h) and runs at most 100 h: smoothed, peak 100%.
+    rows = [
+        ("UPH", "2027-01-01", 100, 60, 60, 0),
+        ("UPH", "2027-02-01", 100, 80, 95, 0),
+        ("UPH", "2027-03-01", 100, 125, 100, 0),
+        ("UPH", "2027-04-01", 100, 110, 100, 0),
+        ("CUT", "2027-01-01", 50, 10, 10, 0),
+        ("CUT", "2027-02-01", 50, 10, 10, 0),
+        ("CUT", "2027-03-01", 50, 10, 10, 0),
+        ("CUT", "2027-04-01", 50, 10, 10, 0),
+    ]
+    story = content.overload_story(_load_rows(rows), "optimised")
+    assert story == [
+        "Producing demand as it falls due (chase plan) would overload UPH in 2 of the 4 plan months "
+        "(Mar 2027 125%, Apr 2027 110% of available hours). The optimised plan shown smooths it (building ahead "
+        "from Feb 2027): its highest load there is 100%."
+    ]
+    # A plan that still overloads April (120 h with 20 overtime hours) says so.
+    rows[3] = ("UPH", "2027-04-01", 100, 110, 120, 20)
+    story = content.overload_story(_load_rows(rows), "level")
+    assert story[0].endswith(
+        "The level plan shown still loads it above available hours in Apr 2027 (highest 120%; "
+        "building ahead from Feb 2027, 20 overtime hours)."
+    )
+    # Nothing overloaded; an older summit without the frame says nothing.
+    calm = [r for r in rows if r[0] == "CUT"]
+    assert content.overload_story(_load_rows(calm), "optimised")[0].startswith(
+        "Producing demand as it falls due (chase plan), no work center"
+    )
+    assert content.overload_story(_load_rows([])[:0], "optimised") == []
+
+
+def test_the_summit_says_which_plan_it_shows():
+    from analytics.summit import content
+
+    made = {
+        "kind": "optimised plan made at the summit start",
+        "strategy": "optimised",
+        "plan_as_of": "2026-03-24",
+        "first_period": "2026-04-01",
+        "horizon": 12,
+    }
+    assert content.plan_statement(made) == (
+        "Plan shown: the optimised plan made when the summit started, on the "
+        "data as of 2026-03-24, 12 months from Apr 2026, default settings."
+    )
+    rec = {
+        "kind": "recommended scenario",
+        "name": "Promo",
+        "strategy": "level",
+        "plan_id": 7,
+        "plan_version": 2,
+        "plan_as_of": "2026-02-28",
+        "first_period": "2026-03-01",
+        "horizon": 18,
+    }
+    assert content.plan_statement(rec) == (
+        "Plan shown: the recommended scenario 'Promo' (level strategy, saved plan "
+        "#7 version 2), planned on the data as of 2026-02-28, 18 months from "
+        "Mar 2026."
+    )
