@@ -41,6 +41,9 @@ Progress = Callable[[float, str], None]
 FAMILY_PREFIX = "family:"  # unique_id of a family-level series in forecast_intervals / leaderboard
 TOTAL_ID = "total:all"  # unique_id of the total (all SKUs) series
 RECONCILE_METHOD = "mint_shrink"  # how SKU, family and total forecasts are made coherent (forecasting/reconcile.py)
+#: MinT with the family and total error variances scaled by this (reconcile.scale_aggregates), chosen on the
+#: development sets of benchmarks/reconcile_eval.py (demo company, superstore), then checked on Tourism.
+RECONCILE_AGGREGATE_SCALE = 0.5
 
 
 # --------------------------------------------------------------------------------------- history
@@ -351,7 +354,7 @@ def run_forecast(
     from analytics.forecasting.reconcile import reconcile_run
 
     reconciled, rec_info = reconcile_run(results, family_of, months, total_id=TOTAL_ID, family_prefix=FAMILY_PREFIX,
-                                         method=RECONCILE_METHOD)
+                                         method=RECONCILE_METHOD, aggregate_scale=RECONCILE_AGGREGATE_SCALE)
     if progress:
         progress(0.99, "writing the snapshot, leaderboard and backtests")
     with db.writer(path) as con:
@@ -361,7 +364,9 @@ def run_forecast(
         frames = result_frames(results, months, first_period, run_id, as_of, reconciled)
         frames["forecast_reconciliation"] = pd.DataFrame([{
             "run_id": run_id, "method": rec_info["method"], "shrinkage": rec_info["lambda"],
-            "residual_samples": rec_info["n_samples"], "notes": "; ".join(rec_info["notes"])}])
+            "residual_samples": rec_info["n_samples"],
+            "notes": "; ".join([f"family and total error variances x{rec_info['aggregate_scale']:g}"] * (
+                rec_info["aggregate_scale"] != 1.0) + rec_info["notes"])}])
         fc = frames["forecast_intervals"]
         sku_rows = fc[fc["unique_id"].isin(family_of)]  # the statistical snapshot: reconciled SKU forecasts
         snapshot = pd.DataFrame(

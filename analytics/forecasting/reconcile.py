@@ -42,7 +42,7 @@ and the shrunk error correlations (as hierarchicalforecast's ``Normality`` inter
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -57,6 +57,7 @@ __all__ = [
     "reconcile_forecasts",
     "reconcile_run",
     "reconciled_std",
+    "scale_aggregates",
     "shrunk_covariance",
     "sigma_from_interval",
 ]
@@ -356,11 +357,25 @@ def reconciled_std(
 # --------------------------------------------------------------------------------------- frames
 
 
+def scale_aggregates(cov: ShrunkCovariance, h: Hierarchy, factor: float) -> ShrunkCovariance:
+    """The same estimate with the aggregates' error variances multiplied by ``factor`` (correlations kept).
+
+    ``factor < 1`` trusts the family and total forecasts more. Why it can be needed: shrinking the SKU
+    error correlations towards 0 understates the error variance of a sum of many SKUs (their errors are
+    mostly positively correlated: a seasonal peak they all miss), so plain MinT leans too much on the sum of
+    the SKUs; scaling the aggregates' variances down restores the balance."""
+    if factor == 1.0:
+        return cov
+    na = h.n_aggregates
+    return replace(cov, sigma=np.concatenate([cov.sigma[:na] * np.sqrt(factor), cov.sigma[na:]]))
+
+
 def reconcile_forecasts(
     base: pd.DataFrame,
     h: Hierarchy,
     residuals: pd.DataFrame | None = None,
     method: str = "mint_shrink",
+    aggregate_scale: float = 1.0,
 ) -> tuple[pd.DataFrame, dict]:
     """Reconcile long base forecasts (with intervals) over the hierarchy.
 
@@ -368,6 +383,7 @@ def reconcile_forecasts(
     a missing aggregate is filled with the sum of its bottoms, a missing bottom with 0). ``residuals``: one
     row per series x sample key (e.g. origin and target month): unique_id, key, error; None = no residuals
     (then ``mint_shrink`` and ``wls_var`` fall back to ``wls_struct`` and ``info`` says so).
+    ``aggregate_scale``: see :func:`scale_aggregates` (1 = textbook MinT).
 
     Returns (frame, info): the frame has one row per series x step with unique_id, step, mean, lo80, hi80,
     lo95, hi95 reconciled; info has method, lambda, n_samples, notes.
@@ -410,8 +426,9 @@ def reconcile_forecasts(
     if cov is None and method in ("mint_shrink", "wls_var"):
         used = "wls_struct"
         notes.append(f"no backtest residuals: {method} replaced by wls_struct")
-    mean = reconcile(mats["mean"], h, used, cov)
-    sd = reconciled_std(sig, h, used, cov)
+    w_cov = None if cov is None else scale_aggregates(cov, h, aggregate_scale)
+    mean = reconcile(mats["mean"], h, used, w_cov)
+    sd = reconciled_std(sig, h, used, w_cov)
     out = pd.DataFrame(
         {
             "unique_id": np.repeat(np.asarray(ids, dtype=object), H),
@@ -425,6 +442,7 @@ def reconcile_forecasts(
         out[f"hi{lv}"] = out["mean"] + z * s
     info = {
         "method": used,
+        "aggregate_scale": aggregate_scale if used in ("mint_shrink", "wls_var") else 1.0,
         "lambda": None if cov is None else cov.lambda_,
         "n_samples": 0 if cov is None else cov.n_samples,
         "notes": notes,
@@ -440,6 +458,7 @@ def reconcile_run(
     total_id: str,
     family_prefix: str,
     method: str = "mint_shrink",
+    aggregate_scale: float = 1.0,
 ) -> tuple[pd.DataFrame, dict]:
     """Reconcile one forecast run: SKUs > families > total.
 
@@ -470,7 +489,8 @@ def reconcile_run(
             keys = [(hist[int(c)], int(s)) for c, s in zip(bt["cutoff"], bt["step"])]
             res.append(pd.DataFrame({"unique_id": uid, "key": keys, "error": (bt["y"] - bt["forecast"]).to_numpy()}))
     out, info = reconcile_forecasts(
-        pd.concat(base, ignore_index=True), h, pd.concat(res, ignore_index=True) if res else None, method
+        pd.concat(base, ignore_index=True), h, pd.concat(res, ignore_index=True) if res else None, method,
+        aggregate_scale,
     )
     failed = [r.unique_id for r in results if not r.ok and r.unique_id in family_of]
     if failed:

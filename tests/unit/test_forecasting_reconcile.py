@@ -178,3 +178,15 @@ def test_reconcile_forecasts_frames():
     # without residuals the variance-based methods fall back to structural weights, and say so
     _, info2 = rc.reconcile_forecasts(base, h, None)
     assert info2["method"] == "wls_struct" and info2["notes"]
+
+
+def test_scaling_aggregate_variances_trusts_the_family_more():
+    # 2-SKU example with W = diag(1, 1, 1): MinT gives F = 9 (see the OLS case). With the family's variance
+    # scaled by 0.5: W = diag(0.5, 1, 1), U'WU = 2.5, z = 3 / 2.5 = 1.2, F = 10 - 0.5 x 1.2 = 9.4,
+    # A = 4 + 1.2 = 5.2, B = 3 + 1.2 = 4.2.
+    h = _two_sku_family()
+    cov = rc.ShrunkCovariance(np.ones(3), np.zeros((0, 3)), 1.0)  # unit variances, no correlation
+    np.testing.assert_allclose(rc.reconcile([10.0, 4.0, 3.0], h, "mint_shrink", cov)[:, 0], [9.0, 5.0, 4.0])
+    scaled = rc.scale_aggregates(cov, h, 0.5)
+    np.testing.assert_allclose(rc.reconcile([10.0, 4.0, 3.0], h, "mint_shrink", scaled)[:, 0], [9.4, 5.2, 4.2])
+    assert rc.scale_aggregates(cov, h, 1.0) is cov
