@@ -19,12 +19,13 @@ if common.require_data():
     past = common.cached_read(v, "analytics.summit:list_summits")  # cached per data version, like every read here
     c1, c2, c3 = st.columns([3, 1, 1])
     labels = {int(r["summit_id"]): f"{r['title']} ({r['month']:%B %Y}, as of {r['as_of']})" for r in past.to_dict("records")}
-    if "_sm_new_id" in st.session_state:  # a summit just started: select it (before the widget exists)
+    if "_sm_new_id" in st.session_state:  # a summit just started: select it and close the popover (before they exist)
         st.session_state["sm_id"] = st.session_state.pop("_sm_new_id")
+        st.session_state["sm_new_pop"] = False
     chosen = c1.selectbox("Summit", list(labels)[::-1], format_func=labels.get, key="sm_id",
                           placeholder="Start one below", index=0 if labels else None)
     c2.toggle("Presentation mode", key="sm_present", help="Hides the sidebar and toolbar for the shared screen.")
-    with c3.popover("Start a new summit"):
+    with c3.popover("Start a new summit", key="sm_new_pop", on_change="rerun"):  # keyed: closed once started
         with st.form("sm_new"):
             as_of = common.as_of_default(v)
             month = st.date_input("Month reviewed", value=kpis.last_complete_month(as_of))
@@ -54,19 +55,7 @@ if common.require_data():
         st.session_state["sm_step"] = i = i + 1
     title_col.header(steps[i][1])
     if steps[i][0] == "decisions":
-        with st.form("sm_decision", clear_on_submit=True):
-            text = st.text_area("Decision or action", max_chars=1000)
-            c1, c2, c3 = st.columns(3)
-            kind = c1.radio("Kind", ["decision", "action"], horizontal=True)
-            owner = c2.text_input("Owner (actions)", max_chars=80)
-            due = c3.date_input("Due (actions)", value=None, min_value=s.as_of)  # data days, like the summit
-            if st.form_submit_button("Record", type="primary", disabled=not auth.can("decision")):
-                try:
-                    summit.add_decision(common.db_path(), s.summit_id, text, owner or None, due, kind=kind,
-                                        by=auth.display_name(), user=auth.user())
-                    st.success("Recorded.")
-                except ValueError as e:
-                    st.error(common.escape(e))
+        view.decision_form(s)
         view.table(summit.actions(common.con(), s.summit_id), packs.DECISION_COLUMNS, limit=50)
         with st.form("sm_pulse", clear_on_submit=True):
             st.markdown("**Collaboration pulse**: how well did sales and production work together this month?")

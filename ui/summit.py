@@ -6,6 +6,8 @@ Readability from across a room: numbers at least 40 px (metric values 3rem on a 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import streamlit as st
 
@@ -39,6 +41,56 @@ LIGHT = charts.LIGHT_SYMBOLS
 def pack(data_version: tuple, summit_id: int) -> tuple[str, bytes]:
     """The HTML and Excel pack of a summit (recomputed when decisions change the data version)."""
     return summit.export_html(con(), summit_id), summit.export_excel(con(), summit_id)
+
+
+def submit(form: str, fields: dict[str, object], write: Callable[[], None], done: str) -> dict:
+    """``st.form_submit_button`` arguments that save a form without losing what was typed.
+
+    The write runs as the button's callback (before the page reruns): on success the form's widgets go back to
+    their empty values (``fields``: widget key -> empty value) and ``done`` is said; on a ValueError every field
+    keeps what the user typed and the reason is shown. :func:`flash` shows the message under the form.
+    """
+
+    def run() -> None:
+        try:
+            write()
+        except ValueError as e:
+            st.session_state[f"_flash_{form}"] = ("error", str(e))
+            return
+        for key, empty in fields.items():
+            st.session_state[key] = empty
+        st.session_state[f"_flash_{form}"] = ("success", done)
+
+    return {"on_click": run}
+
+
+def flash(form: str) -> None:
+    """The message of the form's last submit (see :func:`submit`), shown once."""
+    kind, text = st.session_state.pop(f"_flash_{form}", (None, None))
+    if kind == "error":
+        st.error(escape(text))
+    elif kind == "success":
+        st.success(text)  # a fixed sentence of this module
+
+
+def decision_form(s) -> None:
+    """Record a decision or an action at the summit (fields kept on a validation error)."""
+    ss = st.session_state
+
+    def write() -> None:
+        summit.add_decision(db_path(), s.summit_id, ss["sm_dec_text"], ss["sm_dec_owner"] or None,
+                            ss["sm_dec_due"], kind=ss["sm_dec_kind"], by=auth.display_name(), user=auth.user())
+
+    with st.form("sm_decision"):
+        st.text_area("Decision or action", max_chars=1000, key="sm_dec_text")
+        c1, c2, c3 = st.columns(3)
+        c1.radio("Kind", ["decision", "action"], horizontal=True, key="sm_dec_kind")
+        c2.text_input("Owner (actions)", max_chars=80, key="sm_dec_owner")
+        c3.date_input("Due (actions)", value=None, min_value=s.as_of, key="sm_dec_due")  # data days, like the summit
+        st.form_submit_button("Record", type="primary", disabled=not auth.can("decision"), **submit(
+            "sm_decision", {"sm_dec_text": "", "sm_dec_kind": "decision", "sm_dec_owner": "", "sm_dec_due": None},
+            write, "Recorded."))
+    flash("sm_decision")
 
 
 def chart(fig) -> None:
@@ -120,15 +172,20 @@ def step(s, name: str) -> None:
     if name == "actions":
         table(s.carried_actions, packs.ACTION_COLUMNS, columns=packs.ACTION_LABELS)
         if not s.carried_actions.empty:
-            with st.form("sm_action_status", clear_on_submit=True):
+            ss = st.session_state
+
+            def update() -> None:
+                summit.update_action(db_path(), int(ss["sm_act_id"]), ss["sm_act_status"], ss["sm_act_note"] or None,
+                                     by=auth.display_name(), user=auth.user())
+
+            with st.form("sm_action_status"):
                 c1, c2, c3 = st.columns([1, 1, 2])
-                action_id = c1.selectbox("Action", s.carried_actions["action_id"].tolist())
-                status = c2.selectbox("New status", list(summit.STATUSES))
-                note = c3.text_input("Note", max_chars=500)
-                if st.form_submit_button("Update", disabled=not auth.can("action")):
-                    summit.update_action(db_path(), int(action_id), status, note or None, by=auth.display_name(),
-                                         user=auth.user())
-                    st.success("Updated.")
+                c1.selectbox("Action", s.carried_actions["action_id"].tolist(), key="sm_act_id")
+                c2.selectbox("New status", list(summit.STATUSES), key="sm_act_status")
+                c3.text_input("Note", max_chars=500, key="sm_act_note")
+                st.form_submit_button("Update", disabled=not auth.can("action"),
+                                      **submit("sm_action_status", {"sm_act_note": ""}, update, "Updated."))
+            flash("sm_action_status")
     elif name == "scorecard":
         scorecard_tiles(s.scorecard)
     elif name == "misses":
@@ -166,23 +223,27 @@ def step(s, name: str) -> None:
         table(s.exceptions, packs.EXCEPTION_COLUMNS, limit=12)
         exception_bases(s.exceptions)
         if not s.exceptions.empty:
-            with st.form("sm_exception_action", clear_on_submit=True):
+            labels = dict(zip(s.exceptions["exception_key"], "#" + s.exceptions["rank"].astype(str) + " "
+                              + s.exceptions["subject"].astype(str)))
+            ss = st.session_state
+
+            def create() -> None:
+                key = ss["sm_exc_key"]
+                summit.add_decision(db_path(), s.summit_id, ss["sm_exc_text"] or f"Resolve: {labels[key]}",
+                                    ss["sm_exc_owner"] or None, ss["sm_exc_due"], kind="action", source_exception=key,
+                                    by=auth.display_name(), user=auth.user())
+
+            with st.form("sm_exception_action"):
                 st.markdown("**Turn an exception into an action**")
-                labels = dict(zip(s.exceptions["exception_key"], "#" + s.exceptions["rank"].astype(str) + " "
-                                  + s.exceptions["subject"].astype(str)))
                 c1, c2, c3 = st.columns([2, 1, 1])
-                key = c1.selectbox("Exception", list(labels), format_func=labels.get)
-                owner = c2.text_input("Owner", max_chars=80)
-                due = c3.date_input("Due", value=None)
-                text = st.text_input("Action", max_chars=1000)
-                if st.form_submit_button("Create action", disabled=not auth.can("decision")):
-                    try:
-                        summit.add_decision(db_path(), s.summit_id, text or f"Resolve: {labels[key]}", owner or None,
-                                            due, kind="action", source_exception=key, by=auth.display_name(),
-                                            user=auth.user())
-                        st.success("Action created.")
-                    except ValueError as e:
-                        st.error(escape(e))
+                c1.selectbox("Exception", list(labels), format_func=labels.get, key="sm_exc_key")
+                c2.text_input("Owner", max_chars=80, key="sm_exc_owner")
+                c3.date_input("Due", value=None, min_value=s.as_of, key="sm_exc_due")
+                st.text_input("Action", max_chars=1000, key="sm_exc_text")
+                st.form_submit_button("Create action", disabled=not auth.can("decision"), **submit(
+                    "sm_exception_action", {"sm_exc_owner": "", "sm_exc_due": None, "sm_exc_text": ""}, create,
+                    "Action created."))
+            flash("sm_exception_action")
     elif name == "team":
         chart(figures.promise_figure(s.promise_gap_trend, s.promise_kept_rate))
         if s.request_stats.empty:  # a summit frozen before request counts were part of the snapshot
