@@ -49,7 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--end", type=_date, required=True, help="last day of the range")
     p.add_argument("--as-of", type=_date, help="as-of date (default: latest date in the data)")
     p.add_argument("--lag", type=int, default=1, help="forecast lag in months (default 1)")
-    p.add_argument("--source", default="consensus", help="forecast source (default consensus)")
+    p.add_argument("--source", help="forecast source (default: consensus if the data has it, else the best source "
+                                    "there is: statistical, then sales; the output says which)")
+    p.add_argument("--level", choices=["sku", "family"], default="sku",
+                   help="forecast accuracy and bias over sku-months (default) or family-months (a family's SKUs "
+                        "summed first)")
     for name in ("family", "sku", "region", "segment", "customer", "work-center"):
         p.add_argument(f"--{name}", action="append", help=f"filter on {name} (repeat for several)")
     p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")

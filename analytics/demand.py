@@ -44,9 +44,9 @@ HISTORY_COLUMNS = [
     "base_qty", "new_qty", "change", "unit", "input_value", "reason", "base_source", "base_snapshot_date",
 ]
 FVA_COLUMNS = ["lag", "step", "accuracy", "bias", "fva", "previous_step", "numerator", "denominator",
-               "sku_months", "months"]
+               "sku_months", "months", "previous_numerator"]
 REASON_COLUMNS = ["reason", "lag", "step", "accuracy", "bias", "fva", "previous_step", "numerator",
-                  "denominator", "sku_months", "base_sources"]
+                  "denominator", "sku_months", "base_sources", "previous_numerator"]
 LAG_COLUMNS = ["month", "lag", "accuracy", "bias", "numerator", "denominator"]
 EXCEPTION_COLUMNS = ["sku", "family", "direction", "months", "sum_error", "mad", "tracking_signal",
                      "unit_price", "money_impact"]
@@ -528,7 +528,8 @@ def fva_stairstep(
     ``q.lag`` and ``q.source`` are ignored; ``q.filters`` apply (product dimensions).
 
     grain: one row per [by] x lag x step. Columns: [by], lag, step, accuracy, bias, fva,
-    previous_step, numerator (sum |F - A|), denominator (sum A), sku_months, months.
+    previous_step, numerator (sum |F - A|), denominator (sum A), sku_months, months, previous_numerator (the
+    previous step's sum |F - A| on the same sku-months: what moved when both accuracies floor at 0).
     """
     by = _check_by(by)
     lags = [int(x) for x in lags]
@@ -579,7 +580,8 @@ def fva_stairstep(
                accuracy, bias,
                accuracy - lag(accuracy) OVER w AS fva,
                lag(step) OVER w AS previous_step,
-               numerator, denominator, sku_months, months
+               numerator, denominator, sku_months, months,
+               lag(numerator) OVER w AS previous_numerator
         FROM rated
         WINDOW w AS (PARTITION BY {part_by}lag ORDER BY step_order)
         ORDER BY {part_by}lag, step_order
@@ -631,7 +633,8 @@ FVA_BY_REASON_SQL = """
     )
     SELECT reason, $lag AS lag, step, accuracy, bias,
            accuracy - lag(accuracy) OVER w AS fva, lag(step) OVER w AS previous_step,
-           numerator, denominator, sku_months, base_sources
+           numerator, denominator, sku_months, base_sources,
+           lag(numerator) OVER w AS previous_numerator
     FROM rated
     WINDOW w AS (PARTITION BY reason ORDER BY step_order)
     ORDER BY reason, step_order
@@ -674,7 +677,11 @@ def fva_verdicts(df: pd.DataFrame) -> list[str]:
 
     e.g. "Consensus overrides made the forecast WORSE for family Outdoor at lag 1: accuracy
     61.2% vs 68.0% statistical (-6.8 pts)." Steps without an fva (the first step, or no demand)
-    give no sentence; a change that rounds to 0.0 pts says the step did not change accuracy.
+    give no sentence; a change that rounds to 0.0 pts says the step did not change accuracy, unless both
+    accuracies are floored at 0 (the error exceeds demand) and the absolute error moved: then the verdict
+    compares the absolute errors (same sku-months, so the same demand), e.g. "... BETTER ...: absolute error
+    12,388 vs 13,053 statistical (-5.1%); accuracy 0.0% for both (floored at 0: the error is larger than the
+    demand)."
     """
     if df is None or df.empty or "fva" not in df.columns:
         return []
@@ -698,6 +705,17 @@ def fva_verdicts(df: pd.DataFrame) -> list[str]:
             tail = ""
         pts = round(fva * 100, 1)
         lag = int(rec["lag"])
+        num, prev_num = rec.get("numerator"), rec.get("previous_numerator")
+        floored = acc == 0 and prev == 0 and num is not None and prev_num is not None and not pd.isna(prev_num)
+        if pts == 0 and floored and abs(num - prev_num) > 5e-4 * max(abs(prev_num), 1.0):
+            word = "BETTER" if num < prev_num else "WORSE"
+            change = f" ({(num - prev_num) / prev_num:+.1%}{tail})" if prev_num else (f" ({tail[2:]})" if tail else "")
+            out.append(
+                f"{subject} made the forecast {word}{scope} at lag {lag}: absolute error {num:,.0f} vs "
+                f"{prev_num:,.0f} {prev_label}{change}; accuracy {acc:.1%} for both (floored at 0: the error is "
+                "larger than the demand)."
+            )
+            continue
         if pts == 0:
             out.append(
                 f"{subject} did not change accuracy{scope} at lag {lag}: {acc:.1%} vs {prev:.1%} {prev_label}."

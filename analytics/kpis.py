@@ -200,7 +200,10 @@ SPECS: dict[str, KpiSpec] = {
             "forecast_accuracy", "Forecast accuracy", RATE, True,
             "max(0, 1 - sum|F - A| / sum A) over sku-months. A = ordered quantity with order_date in the month; "
             "F = the forecast for that sku and month from the chosen source's latest snapshot dated in the "
-            "calendar month L months earlier (lag L).",
+            "calendar month L months earlier (lag L). At family level (scorecard option, `kpis --level family`) F and "
+            "A are first summed per family and month, so errors of SKUs in one family may cancel; the level is "
+            "stated next to the value. When the error is at least the demand the value floors at 0 and the "
+            "WMAPE (sum|F - A| / sum A) and the absolute error are shown beside it.",
             "Every sku-month in the range (complete months up to the as-of date) with a forecast or an actual; "
             "a missing forecast or actual counts as 0.",
             "sum |F - A| (absolute error).",
@@ -313,6 +316,17 @@ class Query:
     filters: Filters = field(default_factory=Filters)
     lag: int = 1
     source: str = "consensus"
+    level: str = "sku"  # forecast accuracy and bias over sku-months, or over family-months (FORECAST_LEVELS)
+
+
+# The grain forecast accuracy and bias are measured at: every SKU's error counts ("sku"), or the SKUs of a family
+# are summed per month first so their errors may cancel ("family", a common S&OP choice). Stated next to the value.
+FORECAST_LEVELS = {"sku": "SKU level", "family": "family level"}
+FORECAST_KPIS = ("forecast_accuracy", "forecast_bias")
+
+
+def forecast_level_label(level: str) -> str:
+    return FORECAST_LEVELS[level]
 
 
 def _params(q: Query) -> dict:
@@ -564,14 +578,21 @@ def forecast_pairs(con, q: Query) -> pd.DataFrame:
 def _forecast_source(con, q: Query, by: tuple[str, ...], kpi_ids: list[str]) -> pd.DataFrame:
     params = _params(q) | {"lag": int(q.lag), "source": q.source}
     filt = _filter_sql(q.filters, PRODUCT_DIMS, "p", params)
-    gsel = "".join(f"x.{d} AS {d}, " if d == "month" else f"p.{d} AS {d}, " for d in by)
     gby = ("GROUP BY " + ", ".join(str(i + 1) for i in range(len(by)))) if by else ""
+    if q.level == "family":  # by is only month and/or family here (not_applicable_reason)
+        gsel = "".join(f"x.{d} AS {d}, " for d in by)
+        pairs = f"""(  -- grain: family x month: the family's SKUs summed before the error is taken
+            SELECT p.family, x.month, sum(x.forecast) AS forecast, sum(x.actual) AS actual
+            FROM ({FORECAST_PAIRS_SQL}) x JOIN products p USING (sku)
+            WHERE true {filt} GROUP BY ALL) x"""
+    else:
+        gsel = "".join(f"x.{d} AS {d}, " if d == "month" else f"p.{d} AS {d}, " for d in by)
+        pairs = f"({FORECAST_PAIRS_SQL}) x JOIN products p USING (sku) WHERE true {filt}"
     sql = f"""
         SELECT {gsel}
                sum(abs(x.forecast - x.actual)) AS abs_err, sum(x.forecast - x.actual) AS err,
                sum(x.actual) AS actual
-        FROM ({FORECAST_PAIRS_SQL}) x JOIN products p USING (sku)
-        WHERE true {filt} {gby}
+        FROM {pairs} {gby}
     """
     df = _run(con, sql, params)
     out = df[list(by)].copy()
@@ -663,14 +684,17 @@ def missing_data_reason(spec: KpiSpec, availability: dict) -> str | None:
     return "not available: " + "; ".join((["needs " + " and ".join(names)] if names else []) + told)
 
 
-def not_applicable_reason(spec: KpiSpec, filters: Filters, by: tuple[str, ...]) -> str | None:
+def not_applicable_reason(spec: KpiSpec, filters: Filters, by: tuple[str, ...], level: str = "sku") -> str | None:
     bad = [d for d in list(filters.active()) + [b for b in by if b != "month"] if d not in spec.dims]
     if spec.id == "capacity_utilisation":
         bad += [b for b in by if b not in ("month", "work_center")]
+    at_family = spec.id in FORECAST_KPIS and level == "family"
+    if at_family:
+        bad += [b for b in by if b not in ("month", "family")]
     if not bad:
         return None
     labels = ", ".join(sorted({DIM_LABELS[b].lower() for b in bad}))
-    return f"not available by {labels}"
+    return f"not available by {labels}" + (" at family level" if at_family else "")
 
 
 def default_as_of(con) -> date | None:
@@ -701,6 +725,8 @@ def kpi_values(
 ) -> pd.DataFrame:
     """grain: one row per KPI x group. Columns: kpi, *by, value, numerator, denominator, unit, reason."""
     by = (by,) if isinstance(by, str) else tuple(by)
+    if q.level not in FORECAST_LEVELS:
+        raise ValueError(f"Unknown forecast accuracy level {q.level!r} (one of {', '.join(FORECAST_LEVELS)}).")
     unknown = [b for b in by if b not in DIM_LABELS] + [k for k in kpi_ids if k not in SPECS]
     if unknown:  # before any SQL: group-by columns and KPI ids are identifiers from these constants
         raise ValueError(f"Unknown KPI or breakdown dimension {unknown[0]!r}.")
@@ -709,7 +735,7 @@ def kpi_values(
     by_source: dict[str, list[str]] = {}
     for k in kpi_ids:
         spec = SPECS[k]
-        reason = missing_data_reason(spec, availability) or not_applicable_reason(spec, q.filters, by)
+        reason = missing_data_reason(spec, availability) or not_applicable_reason(spec, q.filters, by, q.level)
         if reason:
             unavailable.append({"kpi": k, "reason": reason})
         else:
@@ -746,6 +772,32 @@ def kpi_values(
     return df[["kpi", *by, "value", "numerator", "denominator", "unit", "reason"]]
 
 
+def floored_note(kpi_id: str, value, numerator, denominator) -> str | None:
+    """What moved when forecast accuracy floors at 0 (the absolute error is at least the demand): the WMAPE
+    and the absolute error, so a change is still visible. None otherwise."""
+    if kpi_id != "forecast_accuracy" or value is None or pd.isna(value) or value > 0:
+        return None
+    if numerator is None or denominator is None or pd.isna(numerator) or pd.isna(denominator) or denominator <= 0:
+        return None
+    return (f"floored at 0: WMAPE {numerator / denominator:.0%} (absolute error {numerator:,.0f} "
+            f"on demand {denominator:,.0f})")
+
+
+SOURCE_PREFERENCE = ("consensus", "statistical", "sales")
+
+
+def default_source(con) -> tuple[str | None, str]:
+    """The forecast source accuracy is measured on when none is named: consensus if it has a snapshot, else the
+    first of statistical, sales, then any other source in the data. (source or None, a sentence saying which)."""
+    found = [r[0] for r in con.execute("SELECT DISTINCT source FROM forecasts ORDER BY 1").fetchall()]
+    ordered = [s for s in SOURCE_PREFERENCE if s in found] + [s for s in found if s not in SOURCE_PREFERENCE]
+    if not ordered:
+        return None, "no forecast snapshot in the data (run `python -m analytics forecast --db DB --backfill 6`)"
+    if ordered[0] == "consensus":
+        return "consensus", "forecast source: consensus"
+    return ordered[0], f"forecast source: {ordered[0]} (no consensus snapshot in the data)"
+
+
 def month_range(month: date) -> tuple[date, date]:
     first = month.replace(day=1)
     nxt = (first + timedelta(days=32)).replace(day=1)
@@ -767,7 +819,7 @@ def kpi_trend(con, month: date, q_base: Query, kpi_ids=KPI_IDS, n_months: int = 
     """grain: one row per KPI x month for the n_months ending with ``month``."""
     start = add_months(month.replace(day=1), -(n_months - 1))
     _, end = month_range(month)
-    q = Query(start, end, q_base.as_of, q_base.filters, q_base.lag, q_base.source)
+    q = Query(start, end, q_base.as_of, q_base.filters, q_base.lag, q_base.source, q_base.level)
     return kpi_values(con, q, kpi_ids, by=("month",), availability=availability)
 
 
@@ -907,7 +959,9 @@ def cli(args) -> int:
         families=args.family, skus=args.sku, regions=args.region, segments=args.segment,
         customers=args.customer, work_centers=args.work_center,
     )
-    q = Query(args.start, args.end, as_of, filters, args.lag, args.source)
+    source, source_note = (args.source, f"forecast source: {args.source}") if args.source else default_source(con)
+    level = getattr(args, "level", "sku") or "sku"
+    q = Query(args.start, args.end, as_of, filters, args.lag, source or "consensus", level)
     specs = effective_specs(con)
     avail = data_availability(con)
     df = kpi_values(con, q, availability=avail)
@@ -916,21 +970,32 @@ def cli(args) -> int:
         if rec["kpi"] == "capacity_utilisation" and rec["value"] is not None and not pd.isna(rec["value"]):
             continue  # replaced by one object per work center below
         rows.append(_json_row(rec))
+        if rec["kpi"] in FORECAST_KPIS:
+            rows[-1] |= {"source": q.source, "level": level}
+            note = floored_note(rec["kpi"], rec["value"], rec["numerator"], rec["denominator"])
+            if note:
+                rows[-1]["note"] = note
     per_wc = kpi_values(con, q, ("capacity_utilisation",), by=("work_center",), availability=avail)
     if per_wc["value"].notna().any():
         for rec in per_wc.to_dict("records"):
             rows.append(_json_row(rec) | {"work_center": rec["work_center"]})
     if args.json:
+        print(source_note, file=sys.stderr)
         print(json.dumps(rows, indent=2, default=str))
     else:
-        print(f"KPIs {args.start} .. {args.end} (as of {as_of}; {filters.describe()})")
+        print(f"KPIs {args.start} .. {args.end} (as of {as_of}; {filters.describe()}; {source_note}; "
+              f"forecast accuracy at {forecast_level_label(level)})")
         for r in rows:
             spec = specs[r["kpi"]]
             label = spec.label + (f" [{r['work_center']}]" if r.get("work_center") else "")
-            shown = format_value(spec, r["value"]) if r["value"] is not None else r["reason"]
+            label += f" ({forecast_level_label(level)})" if r["kpi"] in FORECAST_KPIS else ""
+            if r["value"] is None:
+                print(f"{label:<50} {r['reason']}")
+                continue
             num = "" if r["numerator"] is None else f"{r['numerator']:,.2f}"
             den = "" if r["denominator"] is None else f"{r['denominator']:,.2f}"
-            print(f"{label:<42} {shown:>12}   {num:>16} / {den:<16}")
+            print(f"{label:<50} {format_value(spec, r['value']):>12}   {num:>16} / {den:<16}"
+                  + (f"  {r['note']}" if r.get("note") else ""))
     return 0
 
 

@@ -36,11 +36,12 @@ def year_earlier(start: date, end: date) -> tuple[date, date]:
 
 def scorecard(
     con, start: date, end: date, as_of: date, filters: Filters = Filters(), lag: int = 1,
-    source: str = "consensus", n_trend: int = 13,
+    source: str = "consensus", n_trend: int = 13, level: str = "sku",
 ) -> pd.DataFrame:
     """grain: one row per KPI, for the period [start, end] (a calendar month on the scorecard by default).
 
-    Columns: kpi, label and definition (as this data supports them: :func:`kpis.effective_spec`), unit, value, numerator, denominator, reason, target, tolerance, light,
+    Columns: kpi, label and definition (as this data supports them: :func:`kpis.effective_spec`; forecast KPIs
+    name their ``level``), note (what moved when forecast accuracy floors at 0), unit, value, numerator, denominator, reason, target, tolerance, light,
     prev_value (the period just before, same length), last_year (the same period a year earlier),
     delta_prev, delta_year, trend (list of (month, value) for the n_trend months ending with end's month).
     Each comparison is computed from its own population, never derived from the others.
@@ -48,13 +49,13 @@ def scorecard(
     avail = kpis.data_availability(con)
 
     def values(a: date, b: date) -> pd.DataFrame:
-        q = kpis.Query(a, b, as_of, filters, lag, source)
+        q = kpis.Query(a, b, as_of, filters, lag, source, level)
         return kpis.kpi_values(con, q, availability=avail).set_index("kpi")
 
     current = values(start, end)
     prev = values(*previous_period(start, end))["value"]
     last_year = values(*year_earlier(start, end))["value"]
-    trend = kpis.kpi_trend(con, end.replace(day=1), kpis.Query(start, end, as_of, filters, lag, source),
+    trend = kpis.kpi_trend(con, end.replace(day=1), kpis.Query(start, end, as_of, filters, lag, source, level),
                            n_months=n_trend, availability=avail)
     tgt = kpis.targets(con)
     specs = kpis.effective_specs(con)  # labels and definitions as this data supports them
@@ -67,8 +68,10 @@ def scorecard(
         )
         value = cur["value"]
         target, tol = tgt[k]
+        label = spec.label + (f" ({kpis.forecast_level_label(level)})" if k in kpis.FORECAST_KPIS else "")
         rows.append({
-            "kpi": k, "label": spec.label, "definition": spec.definition, "unit": spec.unit,
+            "kpi": k, "label": label, "definition": spec.definition, "unit": spec.unit,
+            "note": kpis.floored_note(k, value, cur["numerator"], cur["denominator"]),
             "value": value, "numerator": cur["numerator"], "denominator": cur["denominator"],
             "reason": cur["reason"], "target": target, "tolerance": tol,
             "light": kpis.traffic_light(spec, value, target, tol),

@@ -15,7 +15,7 @@ if filters is not None:
     as_of = common.as_of_default(v)
     months = [m for m in common.data_months(v) if kpis.month_range(m)[0] <= as_of][::-1]
     default_month = kpis.last_complete_month(as_of)
-    c0, c1, c2, c3 = st.columns([1, 2, 1, 1])
+    c0, c1, c2, c3, c4 = st.columns([1, 2, 1, 1, 1])
     kind = c0.radio("Period", ["Month", "Date range"], key="sc_period", horizontal=True)
     if kind == "Month":
         month = c1.selectbox(
@@ -32,7 +32,10 @@ if filters is not None:
         label, before = f"{start} to {end}", "the period before"
     lag = c2.selectbox("Forecast lag (months)", [1, 2, 3], key="sc_lag")
     source = c3.selectbox("Forecast source", common.forecast_sources(v), key="sc_source")
-    card = common.cached_scorecard(v, start, end, as_of, filters, lag, source)
+    level = c4.selectbox("Forecast accuracy at", list(kpis.FORECAST_LEVELS), format_func=kpis.FORECAST_LEVELS.get,
+                         key="sc_level", help="SKU level: every SKU's error counts. Family level: a family's SKUs "
+                         "are summed per month first (their errors may cancel).")
+    card = common.cached_scorecard(v, start, end, as_of, filters, lag, source, level)
     st.caption(f"{label} · {common.escape(filters.describe())} · as of {as_of} · change vs {before} and the same period last year")
 
     tiles = [r for r in card.to_dict("records") if kpis.SPECS[r["kpi"]].tile]
@@ -54,7 +57,10 @@ if filters is not None:
     with trend_tab:
         if trend_tab.open:
             trend = pd.DataFrame(row["trend"], columns=["month", "value"])
-            st.plotly_chart(charts.kpi_trend_figure(spec, trend, row["target"], row["tolerance"]), width="stretch")
+            if trend["value"].notna().any():
+                st.plotly_chart(charts.kpi_trend_figure(spec, trend, row["target"], row["tolerance"]), width="stretch")
+            else:  # words, not an empty chart
+                st.info(f"No trend to draw for {spec.label}: {row['reason'] or 'no value in the last 13 months'}.")
             if kpi_id == "promise_gap_mean_days":
                 q = kpis.Query(start, end, as_of, filters, lag, source)
                 st.plotly_chart(charts.promise_gap_figure(common.cached_promise_gap(v, q)), width="stretch")
@@ -64,8 +70,10 @@ if filters is not None:
             dims = [d for d in ("family", "region", "segment", "customer_id", "sku", "work_center") if d in spec.dims]
             if kpi_id == "capacity_utilisation":
                 dims = ["work_center"]
+            if kpi_id in kpis.FORECAST_KPIS and level == "family":
+                dims = ["family"]
             dim = st.radio("Break down by", dims, format_func=kpis.DIM_LABELS.get, horizontal=True, key="sc_dim")
-            q = kpis.Query(start, end, as_of, filters, lag, source)
+            q = kpis.Query(start, end, as_of, filters, lag, source, level)
             bd = common.cached_breakdown(v, kpi_id, q, dim)
             if bd["value"].notna().any():
                 st.plotly_chart(charts.breakdown_figure(spec, bd, dim, row["target"], row["tolerance"]), width="stretch")
@@ -94,7 +102,7 @@ if filters is not None:
 
     with table_tab:
         if table_tab.open:
-            flat = card.drop(columns=["trend", "definition"]).assign(
+            flat = card.drop(columns=["trend", "definition", "note"]).assign(
                 shown=[kpis.format_value(kpis.SPECS[k], x) for k, x in zip(card["kpi"], card["value"])]
             )
             show_table(scorecard_table(card), {"label": "KPI", "light": "Status", "value": "Value"})

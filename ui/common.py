@@ -95,9 +95,10 @@ def data_months(data_version: tuple) -> list[date]:
 
 @st.cache_data(ttl=3600, max_entries=64, show_spinner="Computing the scorecard…")
 def cached_scorecard(
-    data_version: tuple, start: date, end: date, as_of: date, filters: Filters, lag: int, source: str
+    data_version: tuple, start: date, end: date, as_of: date, filters: Filters, lag: int, source: str,
+    level: str = "sku",
 ) -> pd.DataFrame:
-    return scorecard.scorecard(con(), start, end, as_of, filters, lag, source)
+    return scorecard.scorecard(con(), start, end, as_of, filters, lag, source, level=level)
 
 
 @st.cache_data(ttl=3600, max_entries=128, show_spinner="Drilling down…")

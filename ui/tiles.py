@@ -41,5 +41,7 @@ def kpi_tile(row: dict, period_word: str = "last month") -> None:
         if has_value:
             ly = format_delta(spec, row["delta_year"])
             st.caption(f"Target {kpis.format_value(spec, row['target'])}" + (f" · {ly} vs last year" if ly else ""))
+            if row.get("note"):  # e.g. accuracy floored at 0: the WMAPE and absolute error that still move
+                st.caption(str(row["note"]))
         else:
             st.caption(str(row["reason"]))

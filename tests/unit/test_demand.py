@@ -468,3 +468,28 @@ def test_largest_remainder_keeps_the_total_whole_and_exact():
         w, t = rng.random(rng.integers(1, 9)) * 50, int(rng.integers(0, 500))
         out = rounding.largest_remainder(t, w)
         assert out.sum() == t and (out >= 0).all() and (abs(out - t * w / w.sum()) < 1).all()
+
+
+def test_fva_verdict_compares_absolute_error_when_accuracy_floors_at_0():
+    # Sparse SKUs: the error exceeds demand (5,000) for both steps, so both accuracies floor at 0 and fva is 0;
+    # the absolute error fell from 13,053 to 12,388: (12,388 - 13,053) / 13,053 = -5.1%.
+    df = pd.DataFrame([
+        {"lag": 1, "step": "statistical", "accuracy": 0.0, "bias": 1.2, "fva": None, "previous_step": None,
+         "numerator": 13_053.0, "denominator": 5_000.0, "sku_months": 40, "months": 6, "previous_numerator": None},
+        {"lag": 1, "step": "consensus", "accuracy": 0.0, "bias": 1.1, "fva": 0.0, "previous_step": "statistical",
+         "numerator": 12_388.0, "denominator": 5_000.0, "sku_months": 40, "months": 6,
+         "previous_numerator": 13_053.0},
+    ])
+    assert demand.fva_verdicts(df) == [
+        "Consensus overrides made the forecast BETTER overall at lag 1: absolute error 12,388 vs 13,053 statistical "
+        "(-5.1%); accuracy 0.0% for both (floored at 0: the error is larger than the demand)."]
+    # The same absolute error: no change.
+    df.loc[1, "numerator"] = 13_053.0
+    assert "did not change accuracy" in demand.fva_verdicts(df)[0]
+
+
+def test_fva_stairstep_gives_the_previous_steps_error(tiny_con):
+    # As test_fva_stairstep_leaves_missing_steps_out: sales sum |F - A| = 50, consensus 14 on the same sku-months.
+    df = demand.fva_stairstep(tiny_con, MARCH, lags=(1,))
+    assert df["numerator"].tolist() == pytest.approx([50, 14])
+    assert pd.isna(df["previous_numerator"].iloc[0]) and df["previous_numerator"].iloc[1] == pytest.approx(50)

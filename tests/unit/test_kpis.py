@@ -226,3 +226,54 @@ def test_cli_default_as_of(tiny_db):
     otif = next(r for r in json.loads(out) if r["kpi"] == "otif_to_promise")
     # Default as-of = 2026-03-24 (last delivery): O2/2 (promised 03-25) and O3/1 (03-30) are not due yet.
     assert otif["denominator"] == 3 and otif["numerator"] == 2
+
+
+def test_forecast_accuracy_at_family_level(tiny_con):
+    # Lag 1, March, consensus 02-25 (A 20, B 6, C 0) against actuals A 18, B 10, C 8.
+    # Family level: F1 = A + B: F 26 vs A 28 -> |26 - 28| = 2; F2 = C: F 0 vs A 8 -> 8. 10 / 36 -> 1 - 10/36
+    # (SKU level: 2 + 4 + 8 = 14 -> 1 - 14/36: A's over- and B's under-forecast cancel within F1).
+    qf = kpis.Query(MARCH.start, MARCH.end, MARCH.as_of, level="family")
+    v = values(tiny_con, qf)
+    assert v["forecast_accuracy"]["value"] == pytest.approx(1 - 10 / 36)
+    assert v["forecast_accuracy"]["numerator"] == pytest.approx(10)
+    assert v["forecast_bias"]["value"] == pytest.approx(-10 / 36)  # sums cancel the same at both levels
+    # Sales (02-25: A 50 only): SKU level 32 + 10 + 8 = 50 > 36 -> floored at 0;
+    # family level F1 |50 - 28| = 22, F2 8 -> 30 -> 1 - 30/36.
+    qs = kpis.Query(MARCH.start, MARCH.end, MARCH.as_of, source="sales", level="family")
+    assert values(tiny_con, qs)["forecast_accuracy"]["value"] == pytest.approx(1 - 30 / 36)
+    # Broken down by family: F1 1 - 2/28, F2 1 - 8/8 = 0; by SKU it is not available at family level.
+    bd = kpis.kpi_breakdown(tiny_con, "forecast_accuracy", qf, "family").set_index("family")
+    assert bd.loc["F1", "value"] == pytest.approx(1 - 2 / 28) and bd.loc["F2", "value"] == 0.0
+    sku = kpis.kpi_breakdown(tiny_con, "forecast_accuracy", qf, "sku")
+    assert sku["reason"].iloc[0] == "not available by sku at family level"
+    with pytest.raises(ValueError, match="level"):
+        kpis.kpi_values(tiny_con, kpis.Query(MARCH.start, MARCH.end, MARCH.as_of, level="region"))
+
+
+def test_floored_accuracy_says_what_moved():
+    # 50 absolute error on 36 demand: WMAPE 50/36 = 139%.
+    assert kpis.floored_note("forecast_accuracy", 0.0, 50.0, 36.0) == \
+        "floored at 0: WMAPE 139% (absolute error 50 on demand 36)"
+    assert kpis.floored_note("forecast_accuracy", 0.61, 14.0, 36.0) is None
+    assert kpis.floored_note("forecast_bias", 0.0, 50.0, 36.0) is None
+
+
+def test_default_forecast_source(tiny_con, tmp_path):
+    from tests.conftest import TINY_ROWS, write_rows
+
+    assert kpis.default_source(tiny_con) == ("consensus", "forecast source: consensus")
+    path = tmp_path / "sales_only.duckdb"
+    write_rows(path, {**TINY_ROWS, "forecasts": [r for r in TINY_ROWS["forecasts"] if r[3] == "sales"]})
+    con = db.open_reader(path)
+    try:
+        assert kpis.default_source(con) == ("sales", "forecast source: sales (no consensus snapshot in the data)")
+    finally:
+        con.close()
+    path = tmp_path / "none.duckdb"
+    write_rows(path, {**TINY_ROWS, "forecasts": []})
+    con = db.open_reader(path)
+    try:
+        source, note = kpis.default_source(con)
+    finally:
+        con.close()
+    assert source is None and "--backfill" in note

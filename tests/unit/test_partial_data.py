@@ -77,3 +77,14 @@ def test_deliveries_derived_from_ship_dates(variant_dbs, capsys):
         assert kpis.effective_specs(con)["order_cycle_time_mean_days"].label == "Order cycle time (mean)"
     finally:
         con.close()
+
+
+def test_kpis_says_which_forecast_source_and_level(variant_dbs, capsys):
+    main(["kpis", "--db", str(variant_dbs["full"]), "--start", "2026-03-01", "--end", "2026-03-31",
+          "--level", "family"])
+    out = capsys.readouterr().out
+    assert "forecast source: consensus" in out and "Forecast accuracy (family level)" in out
+    # No forecasts at all: the header says so and how to make some.
+    main(["kpis", "--db", str(variant_dbs["no_forecasts"]), "--start", "2026-03-01", "--end", "2026-03-31"])
+    out = capsys.readouterr().out
+    assert "no forecast snapshot in the data (run `python -m analytics forecast --db DB --backfill 6`)" in out
