@@ -43,6 +43,12 @@ class Filters:
         """Dimension (SQL column name) -> selected values, for the filters that are set."""
         return {DIMENSIONS[f.name][0]: getattr(self, f.name) for f in fields(self) if getattr(self, f.name)}
 
+    def not_applied(self, dims) -> list[str]:
+        """Lower-case labels of the filters that are set but that a view cut only by ``dims`` (SQL dimension
+        names, e.g. a supply plan's family, sku, work_center) cannot apply: ``["region", "segment"]``."""
+        return [DIMENSIONS[f.name][1].lower() for f in fields(self)
+                if getattr(self, f.name) and DIMENSIONS[f.name][0] not in dims]
+
     def describe(self) -> str:
         parts = [f"{DIMENSIONS[f.name][1]}: {', '.join(getattr(self, f.name))}" for f in fields(self) if getattr(self, f.name)]
         return "; ".join(parts) if parts else "all data"

@@ -4,10 +4,13 @@ rough-cut capacity with fixes, the inventory policy, and saved plan versions."""
 import streamlit as st
 
 from analytics import planning
+from analytics.planning.common import PLAN_DIMS
 from ui import auth, common, supply
 
 filters = common.page_setup("Supply review")
 if filters is not None:
+    common.filters_not_applied(filters, PLAN_DIMS, "the supply plan is made per product and work center, not per "
+                               "customer; the family, SKU and work-center filters apply.")
     v = common.version()
     as_of = common.as_of_default(v)
     c1, c2, c3 = st.columns([2, 1, 1])

@@ -205,6 +205,14 @@ def sidebar_filters() -> Filters:
     return Filters.from_lists(**chosen)
 
 
+def filters_not_applied(filters: Filters, dims, why: str) -> None:
+    """Say which sidebar filters this view cannot apply (a view cut only by ``dims``), instead of ignoring them
+    silently: "Not available by region: the supply plan is made per product ..."."""
+    skipped = filters.not_applied(dims)
+    if skipped:
+        st.info(f"Not available by {' or '.join(skipped)}: {why}", icon=":material/filter_alt_off:")
+
+
 def kept(key: str, options: list) -> dict:
     """Widget arguments (key, on_change) for a widget inside a lazy tab, whose choice survives while the tab is
     closed: ``st.radio(label, options, **kept("xx_key", options))``.

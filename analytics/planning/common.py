@@ -14,6 +14,9 @@ from analytics.kpis import add_months
 
 DAYS_PER_MONTH = 365.25 / 12  # 30.4375: converts day durations (lead times) to months
 MAX_HORIZON = 36
+#: What a supply plan can be cut by: it is made per product (SKU, its family and work center), never per customer,
+#: so the region, segment and customer filters cannot apply to it.
+PLAN_DIMS = ("family", "sku", "work_center")
 
 
 class PlanningError(ValueError):
