@@ -23,8 +23,8 @@ the number of families), never an ``n x n`` inverse. The shrinkage covariance is
 ``T`` residual vectors it is ``W = diag(w) + L'L`` with ``L`` of shape ``T x n`` (diagonal plus rank T), and
 the Schafer-Strimmer intensity comes from the ``T x T`` Gram matrix of the standardised residuals
 (sum over pairs of squared correlations = ||Z Z'||_F^2 minus the diagonal terms). Time and memory are
-O(n (T + na)) per forecast step; 10,000 SKUs in 30 families with T = 54 residuals take a few milliseconds
-and a few MB. No size falls back to a diagonal method; ``wls_var`` is there to choose explicitly.
+O(n (T + na)) per forecast step; 10,000 SKUs in 30 families with T = 54 residuals and 18 months take
+1.9 s and 29 MiB at peak for means and intervals (a dense n x n W alone would be 800 MB). No size falls back to a diagonal method; ``wls_var`` is there to choose explicitly.
 
 Residuals: the base forecast errors (actual - forecast) of each series' chosen model in the engine's
 rolling-origin backtest (out of sample, every origin and step pooled), aligned across series by origin and
