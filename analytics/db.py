@@ -121,7 +121,7 @@ PLANNING_TABLES_SQL = [
     """CREATE TABLE IF NOT EXISTS plan_capacity (
         plan_id BIGINT, work_center VARCHAR, period DATE, available_hours DOUBLE, overtime_allowed_hours DOUBLE,
         overtime_hours DOUBLE, load_hours DOUBLE, capacity_source VARCHAR)""",
-    # What-if scenarios (analytics/planning/scenarios.py): the scenario JSON, its KPIs and adjustment notes;
+    # What-if scenarios (analytics/planning/scenarios/): the scenario JSON, its KPIs and adjustment notes;
     # its plan is a plan version ("Scenario: <name>"). At most one row is recommended.
     """CREATE TABLE IF NOT EXISTS plan_scenarios (
         scenario_id BIGINT PRIMARY KEY, name VARCHAR UNIQUE, author VARCHAR, created_at TIMESTAMP,

@@ -1,4 +1,4 @@
-"""What-if scenarios (analytics/planning/scenarios.py): applying changes to the plan inputs, scenario KPIs,
+"""What-if scenarios (analytics/planning/scenarios/): applying changes to the plan inputs, scenario KPIs,
 saving / listing / comparing against the baseline, the recommended flag and validation. Expected values
 are worked by hand in the comments; hand-made PlanInputs keep most tests independent of the database.
 """
