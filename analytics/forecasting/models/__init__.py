@@ -57,8 +57,18 @@ from __future__ import annotations
 from analytics.forecasting.models.arima import ARIMA
 from analytics.forecasting.models.base import Bounds, ForecastModel, UpdateCache
 from analytics.forecasting.models.combo import COMBO_MEMBERS, Combo
-from analytics.forecasting.models.ets import ETS, ETS_CONFIGS, SES, EtsFit, HoltWinters, _ets_mle, _ets_run, _fit_ets
-from analytics.forecasting.models.intermittent import SBA, TSB, Croston
+from analytics.forecasting.models.ets import (
+    ETS,
+    ETS_CONFIGS,
+    SES,
+    DampedETS,
+    EtsFit,
+    HoltWinters,
+    _ets_mle,
+    _ets_run,
+    _fit_ets,
+)
+from analytics.forecasting.models.intermittent import ADIDA, IMAPA, SBA, TSB, Croston
 from analytics.forecasting.models.naive import MovingAverage, Naive, SeasonalNaive, Zero
 from analytics.forecasting.models.prepared import (
     NO_SEASONALITY,
@@ -70,10 +80,12 @@ from analytics.forecasting.models.registry import MODEL_ALIASES, fit_member, mak
 from analytics.forecasting.models.theta import SES_ALPHA_BOUNDS, Theta
 
 __all__ = [
+    "ADIDA",
     "ARIMA",
     "COMBO_MEMBERS",
     "ETS",
     "ETS_CONFIGS",
+    "IMAPA",
     "MODEL_ALIASES",
     "NO_SEASONALITY",
     "SBA",
@@ -83,6 +95,7 @@ __all__ = [
     "Bounds",
     "Combo",
     "Croston",
+    "DampedETS",
     "EtsFit",
     "ForecastModel",
     "HoltWinters",

@@ -11,7 +11,7 @@ import numpy as np
 from analytics.forecasting.models.base import Bounds, ForecastModel, UpdateCache, _normal_bounds, _short
 from analytics.forecasting.models.prepared import NO_SEASONALITY, _Prepared, seasonal_adjustment
 
-__all__ = ["ETS", "ETS_CONFIGS", "SES", "EtsFit", "HoltWinters"]
+__all__ = ["ETS", "ETS_CONFIGS", "SES", "DampedETS", "EtsFit", "HoltWinters"]
 
 #: ETS configurations by name: (error, trend, damped, seasonal).
 ETS_CONFIGS: dict[str, tuple[str, str | None, bool, str | None]] = {
@@ -317,6 +317,24 @@ class ETS(_Prepared):
 
     def _update_working(self, x: np.ndarray, h: int) -> np.ndarray:
         return _ets_run(self.result_, x, h, self.season_length)[1]
+
+
+class DampedETS(ETS):
+    """``ETS`` restricted to the damped-trend configurations: AAdN on the working series (AAdA on a raw
+    series that is seasonal with values <= 0), so the trend is always kept, damped towards flat.
+
+    AICc often prefers the level-only model on short or noisy histories, which then misses a steady trend;
+    this variant always keeps one, and the damping (phi estimated in statsmodels' bounds, 0.8-0.98) stops it
+    over-extrapolating. Interval and fallback as ``ETS``.
+    """
+
+    alias = "DampedETS"
+
+    def __init__(self, season_length: int = 12, log: bool | str = "auto") -> None:
+        super().__init__(season_length=season_length, configs=("AAdN",), seasonal_configs=("AAdA",), log=log)
+
+    def get_params(self) -> dict[str, object]:
+        return {"season_length": self.season_length, "log": self.log}
 
 
 class SES(ETS):

@@ -10,8 +10,8 @@ from numpy.typing import ArrayLike
 
 from analytics.forecasting.models.arima import ARIMA
 from analytics.forecasting.models.base import ForecastModel, _as_history
-from analytics.forecasting.models.ets import ETS, SES, HoltWinters
-from analytics.forecasting.models.intermittent import SBA, TSB, Croston
+from analytics.forecasting.models.ets import ETS, SES, DampedETS, HoltWinters
+from analytics.forecasting.models.intermittent import ADIDA, IMAPA, SBA, TSB, Croston
 from analytics.forecasting.models.naive import MovingAverage, Naive, SeasonalNaive, Zero
 from analytics.forecasting.models.theta import Theta
 
@@ -22,6 +22,7 @@ MEMBER_ALIASES = (
     "SeasonalNaive",
     "MovingAverage",
     "ETS",
+    "DampedETS",
     "SES",
     "HoltWinters",
     "Theta",
@@ -30,6 +31,8 @@ MEMBER_ALIASES = (
     "Croston",
     "SBA",
     "TSB",
+    "ADIDA",
+    "IMAPA",
     "Zero",
 )
 
@@ -41,6 +44,7 @@ def make_member(alias: str, season_length: int = 12) -> ForecastModel:
         "SeasonalNaive": lambda: SeasonalNaive(season_length),
         "MovingAverage": lambda: MovingAverage(3),
         "ETS": lambda: ETS(season_length),
+        "DampedETS": lambda: DampedETS(season_length),
         "SES": lambda: SES(season_length),
         "HoltWinters": lambda: HoltWinters(season_length),
         "Theta": lambda: Theta(season_length),
@@ -49,6 +53,8 @@ def make_member(alias: str, season_length: int = 12) -> ForecastModel:
         "Croston": lambda: Croston(),
         "SBA": lambda: SBA(),
         "TSB": lambda: TSB(),
+        "ADIDA": lambda: ADIDA(),
+        "IMAPA": lambda: IMAPA(),
         "Zero": lambda: Zero(),
     }
     return factories[alias]()

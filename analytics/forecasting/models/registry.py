@@ -13,6 +13,7 @@ MODEL_ALIASES = (
     "SeasonalNaive",
     "MovingAverage",
     "ETS",
+    "DampedETS",
     "SES",
     "HoltWinters",
     "Theta",
@@ -21,6 +22,8 @@ MODEL_ALIASES = (
     "Croston",
     "SBA",
     "TSB",
+    "ADIDA",
+    "IMAPA",
     "Combo",
     "Zero",
 )

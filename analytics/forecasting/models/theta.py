@@ -22,7 +22,7 @@ def _ses_levels(x: np.ndarray, alpha: float) -> np.ndarray:
     return lfilter([alpha], [1.0, alpha - 1.0], x, zi=[(1.0 - alpha) * x[0]])[0]
 
 
-def _ses_alpha(x: np.ndarray) -> float:
+def _ses_alpha(x: np.ndarray, bounds: tuple[float, float] = SES_ALPHA_BOUNDS) -> float:
     """Smoothing constant minimising the sum of squared one-step SES errors (l_{-1} = x_0).
 
     With a known initial level and a concentrated variance this is the Gaussian maximum-likelihood
@@ -36,7 +36,9 @@ def _ses_alpha(x: np.ndarray) -> float:
         err = x[1:] - _ses_levels(x, alpha)[:-1]
         return float(err @ err)
 
-    res = minimize_scalar(sse, bounds=SES_ALPHA_BOUNDS, method="bounded", options={"xatol": 1e-6})
+    if x.size < 2:
+        return float(bounds[0])
+    res = minimize_scalar(sse, bounds=bounds, method="bounded", options={"xatol": 1e-6})
     return float(res.x)
 
 
