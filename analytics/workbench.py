@@ -37,13 +37,23 @@ def latest_run(con) -> dict | None:
 
 
 def history(con, level: str, key: str | None, last_month: date) -> pd.DataFrame:
-    """grain: one row per month up to ``last_month``: month, actual (ordered quantity)."""
+    """grain: one row per month from the series' first month with orders to ``last_month``: month, actual
+    (ordered quantity, 0 in a month without orders: an intermittent SKU's chart shows its empty months, as the
+    forecast models see them, see ``forecasting.batch.demand_history``)."""
     pred, params = _sku_filter(level, key)
     sql = f"""
-        SELECT d.month, sum(d.qty) AS actual
-        FROM fact_demand_monthly d JOIN products p USING (sku)
-        WHERE {pred} AND d.month <= $last
-        GROUP BY d.month ORDER BY d.month
+        WITH demand AS (  -- grain: month with orders
+            SELECT d.month, sum(d.qty) AS actual
+            FROM fact_demand_monthly d JOIN products p USING (sku)
+            WHERE {pred} AND d.month <= $last
+            GROUP BY d.month
+        ), months AS (  -- grain: month, every one from the first with orders to $last
+            SELECT CAST(unnest(generate_series(min(month), $last::DATE, INTERVAL 1 MONTH)) AS DATE) AS month
+            FROM demand HAVING count(*) > 0
+        )
+        SELECT m.month, coalesce(d.actual, 0) AS actual
+        FROM months m LEFT JOIN demand d USING (month)
+        ORDER BY m.month
     """
     return con.execute(sql, params | {"last": last_month}).df()
 
