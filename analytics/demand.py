@@ -466,6 +466,47 @@ def override_history(con: duckdb.DuckDBPyConnection, sku: str | None = None, fam
     ).df()
 
 
+EVENT_COLUMNS = ["event", "created_at", "created_by", "snapshot_date", "level", "target", "change_text",
+                 "first_month", "last_month", "skus", "base_qty", "new_qty", "change", "change_pct", "reason"]
+
+
+def override_events(con: duckdb.DuckDBPyConnection, sku: str | None = None, family: str | None = None) -> pd.DataFrame:
+    """One row per override a person made (a save), newest first, with its total change.
+
+    grain: one row per save (forecast_overrides rows sharing created_at, created_by, level and target); with a
+    ``sku`` or ``family`` filter only its cells count. Columns: ``EVENT_COLUMNS``: event (the first
+    override_id of the save, the key to its cells in :func:`override_history`), change_text ('+10%' or 'new
+    total per month'), first_month, last_month, skus, base_qty, new_qty, change (= new - base, units),
+    change_pct (change / base). A family change of 3 months over 22 SKUs is one row, not 66.
+    """
+    cells = override_history(con, sku=sku, family=family)
+    if cells.empty:
+        return pd.DataFrame(columns=EVENT_COLUMNS)
+    keys = ["created_at", "created_by", "snapshot_date", "level", "target", "unit", "reason"]
+    g = cells.groupby(keys, dropna=False, sort=False)
+    out = g.agg(event=("override_id", "min"), first_month=("period", "min"), last_month=("period", "max"),
+                skus=("sku", "nunique"), base_qty=("base_qty", "sum"), new_qty=("new_qty", "sum"),
+                change=("change", "sum"), inputs=("input_value", lambda v: sorted(set(v)))).reset_index()
+    out["change_pct"] = out["change"] / out["base_qty"].where(out["base_qty"] != 0)
+    out["change_text"] = [
+        (f"{v[0]:+g}%" if len(v) == 1 else "% per month") if unit == "percent"
+        else ("new total per month" if level != "sku" or len(v) != 1 else f"set to {v[0]:g} units")
+        for unit, level, v in zip(out["unit"], out["level"], out["inputs"])]
+    return out.sort_values("event", ascending=False)[EVENT_COLUMNS].reset_index(drop=True)
+
+
+def override_event_cells(con: duckdb.DuckDBPyConnection, event: int) -> pd.DataFrame:
+    """The cells (SKU x month) of one override event (:func:`override_events`' ``event``), by SKU and month."""
+    cells = override_history(con)
+    first = cells[cells["override_id"] == event]
+    if first.empty:
+        return cells.iloc[0:0]
+    key = first.iloc[0]
+    same = ((cells["created_at"] == key["created_at"]) & (cells["created_by"] == key["created_by"])
+            & (cells["level"] == key["level"]) & (cells["target"] == key["target"]))
+    return cells[same].sort_values(["sku", "period"]).reset_index(drop=True)
+
+
 # ---------------------------------------------------------------------------- forecast value added
 
 # The naive forecast at lag L for month M: the actual of the month before the snapshot month,

@@ -322,6 +322,45 @@ COLUMNS: dict[str, Column] = {
     "last_year": C("Last year", DECIMAL),
     "delta_prev": C("Change", DECIMAL),
     "delta_year": C("vs last year", DECIMAL),
+    # forecasting
+    "lo80": C("Low 80%", UNITS), "hi80": C("High 80%", UNITS), "lo95": C("Low 95%", UNITS),
+    "hi95": C("High 95%", UNITS), "error_sigma_lag1": C("Error σ, 1 month ahead (units)", DECIMAL),
+    "error": C("Error (units)", UNITS), "abs_error": C("Absolute error (units)", UNITS),
+    "previous_step": C("Compared with"), "sku_months": C("SKU-months", COUNT), "cutoff_period": C("Backtest from", MONTH),
+    "base_qty": C("Before (units)", UNITS), "new_qty": C("After (units)", UNITS),
+    "target_base_qty": C("Before, whole target (units)", UNITS), "input_value": C("Entered", DECIMAL, decimals=1),
+    "spread": C("Spread"), "base_snapshot_date": C("Base snapshot", DATE),
+    "override_change": C("Override change (units)", UNITS), "consensus_snapshot": C("Consensus of", DATE),
+    "previous_snapshot": C("Previous consensus of", DATE), "first_month": C("First month", MONTH),
+    "last_month": C("Last month", MONTH), "change_text": C("Change"),
+    # supply
+    "supply": C("Supply units", UNITS), "shortfall": C("Shortfall (units)", UNITS), "days_of_supply": C("Cover", DAYS),
+    "overtime_allowed_hours": C("Overtime allowed", HOURS), "overtime_needed_hours": C("Overtime needed", HOURS),
+    "planned_overtime_hours": C("Planned overtime", HOURS), "beyond_overtime": C("Beyond overtime", BOOL),
+    "capacity_source": C("Capacity from"), "units_below_safety_stock": C("Units below safety stock", UNITS),
+    "demand_value": C("Demand (money)", MONEY), "supply_value": C("Supply (money)", MONEY), "basis": C("Basis"),
+    "budget_units": C("Budget units", UNITS), "budget_revenue": C("Budget revenue", MONEY),
+    "gap_pct": C("Gap", PERCENT), "demand_source": C("Demand from"), "open_receipts": C("Open receipts", UNITS),
+    "excess_hours": C("Excess", HOURS), "fix": C("Fix"), "covers_hours": C("Covers", HOURS),
+    "remaining_hours": C("Still over", HOURS), "load": C("Load", HOURS),
+    # promise and requests
+    "lines_kept": C("Lines kept", COUNT), "lines_promised_late": C("Lines promised late", COUNT),
+    "share_promised_late": C("Promised late", PERCENT), "gap_days_sum": C("Sum of promise gaps", DAYS),
+    "answered": C("Answered", COUNT), "mean_hours_to_answer": C("Mean time to answer", HOURS),
+    "requested_by": C("Requested by"), "partial_qty_now": C("Available now (units)", UNITS),
+    "rest_by_date": C("Rest by", DATE), "latest_acceptable_date": C("Latest acceptable", DATE),
+    "quoted_price": C("Quoted price", MONEY, decimals=2), "atp_summary": C("Availability"),
+    "answer_note": C("Answer"), "answered_by": C("Answered by"), "answered_at": C("Answered (UTC)", DATETIME),
+    "proposed_date": C("Proposed date", DATE), "proposed_qty": C("Proposed units", UNITS),
+    "hours_to_answer": C("Time to answer", HOURS), "available": C("Available (units)", UNITS),
+    "cumulative": C("Cumulative (units)", UNITS), "net": C("Net (units)", UNITS),
+    # summit
+    "summit_title": C("Summit"), "source_exception": C("From exception"), "updated_by": C("Updated by"),
+    "gap": C("Gap", DECIMAL), "gap_in_tolerances": C("Gap (amber bands)", DECIMAL), "driver_value": C("Driver's value", DECIMAL),
+    "driver_miss": C("Driver's miss", DECIMAL, decimals=0), "explanation": C("Explanation"),
+    # admin and data audit
+    "audit_id": C("#", COUNT), "logged_at": C("When (UTC)", DATETIME), "user_name": C("User"),
+    "before_json": C("Before"), "after_json": C("After"), "details_json": C("Details"), "status_text": C("Status"),
 }
 
 _SNAKE = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)+$")
