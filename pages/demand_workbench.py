@@ -6,7 +6,8 @@ import streamlit as st
 from analytics import kpis
 from analytics.forecasting.batch import FAMILY_PREFIX
 from ui import common
-from ui.overrides import override_form
+from ui.overrides import override_form, override_history
+from ui.tables import show_table
 
 filters = common.page_setup("Demand workbench")
 if filters is not None:
@@ -60,7 +61,7 @@ if filters is not None:
             st.caption("SKU, family and total forecasts are reconciled so that they add up (MinT); the dotted "
                        "line is the family's own (direct) forecast before reconciliation, for comparison.")
         table = fan.merge(cons.rename(columns={"quantity": "consensus"})[["period", "consensus"]], how="left", on="period")
-        st.dataframe(common.tidy(table), hide_index=True, width="stretch")
+        show_table(table, {"mean": "Statistical forecast (units)", "consensus": "Consensus (units)"})
         common.downloads(f"forecast_{level}_{key or 'total'}", table, key="wb_fc")
     with tab_models:
         if uid is None:
@@ -68,7 +69,7 @@ if filters is not None:
         elif board.empty:
             st.info("This series was not forecast in the latest run (no order history).")
         else:
-            st.dataframe(common.tidy(board, 3), hide_index=True, width="stretch", column_config=common.PCT)
+            show_table(board, {"reason": "Why"})
             common.downloads(f"leaderboard_{uid}", board, key="wb_board")
             model = st.selectbox("Backtest of", board["model"].tolist(), key="wb_bt_model")
             bt = common.cached_read(v, wb + "backtests", uid, run_id, model)
@@ -76,14 +77,11 @@ if filters is not None:
                 st.plotly_chart(common.cached_chart((v, level, key, run_id, last_month, model), "backtest_figure",
                                                     (bt, hist.tail(36), model)), width="stretch")
         st.subheader("Models chosen in this run")
-        st.dataframe(common.cached_read(v, wb + "model_mix", run_id), hide_index=True, width="stretch")
+        show_table(common.cached_read(v, wb + "model_mix", run_id))
     with tab_override:
         if level == "total":
             st.info("Override a SKU or a family (a family change is spread over its SKUs).")
         else:
             override_form(con, common.db_path(), level, key, as_of, v)  # dated by the data's as-of date
     with tab_history:
-        hist_ovr = common.cached_read(v, "analytics.demand:override_history", sku=key if level == "sku" else None,
-                                      family=key if level == "family" else None)
-        st.dataframe(hist_ovr, hide_index=True, width="stretch")
-        common.downloads("override_history", hist_ovr, key="wb_hist")
+        override_history(v, level, key)

@@ -10,6 +10,7 @@ import streamlit as st
 from analytics import demand
 from ui import auth, common
 from ui.common import escape
+from ui.tables import show_table
 
 
 def override_form(con, db_path, level: str, key: str, as_of: date, data_version: tuple) -> None:
@@ -31,7 +32,8 @@ def override_form(con, db_path, level: str, key: str, as_of: date, data_version:
     if not base["quantity"].any():
         st.caption(f"{escape(key)} has no forecast in that snapshot (e.g. no orders in a complete month yet): "
                    "every month starts at 0; enter new units.")
-    st.dataframe(by_period.rename(columns={"quantity": "current"}).set_index("period").T.round(1), width="stretch")
+    wide = pd.DataFrame([by_period["quantity"].tolist()], columns=[f"{d:%b %Y}" for d in by_period["period"]])
+    show_table(wide, dict.fromkeys(wide.columns, "units"))  # one row: the current forecast of each month, units
     with st.form("wb_override_form"):
         c1, c2, c3 = st.columns([3, 1, 1])
         months = c1.multiselect("Months to change", by_period["period"].tolist(), format_func=lambda d: f"{d:%b %Y}",
@@ -61,7 +63,22 @@ def override_form(con, db_path, level: str, key: str, as_of: date, data_version:
     st.success(f"Saved: {changed} forecast cells changed in a new consensus snapshot.")
     for note in preview.attrs.get("notes", []):
         st.info(escape(note))
-    shown = preview.copy()
-    shown.attrs = {}  # notes and the base are shown above; attrs with dates do not serialise
-    st.dataframe(shown, hide_index=True, width="stretch")
+    show_table(preview, order=["sku", "period", "base_qty", "new_qty", "spread"])
     st.cache_data.clear()
+
+
+def override_history(data_version: tuple, level: str, key: str | None) -> None:
+    """One row per override a person made, with its total change; its SKUs and months one choice away."""
+    sku, family = (key if level == "sku" else None), (key if level == "family" else None)
+    events = common.cached_read(data_version, "analytics.demand:override_events", sku=sku, family=family)
+    if events.empty:
+        st.info("No override yet for this selection.")
+        return
+    show_table(events, {"event": "#", "created_at": "Saved (UTC)", "snapshot_date": "Data day"})
+    labels = {int(e): f"#{e} {t} {c} ({pd.Timestamp(d):%Y-%m-%d})" for e, t, c, d in
+              zip(events["event"], events["target"], events["change_text"], events["snapshot_date"])}
+    event = st.selectbox("SKUs and months of", list(labels), format_func=labels.get, key="wb_hist_event")
+    cells = common.cached_read(data_version, "analytics.demand:override_event_cells", event)
+    show_table(cells, order=["sku", "family", "period", "base_qty", "new_qty", "change"])
+    history = common.cached_read(data_version, "analytics.demand:override_history", sku=sku, family=family)
+    common.downloads("override_history", history, key="wb_hist")  # every cell, machine names

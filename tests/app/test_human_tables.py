@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.app.human_tables import assert_human_tables
-from tests.app.test_pages import run_page
+from tests.app.test_pages import forecast_db, run_page  # noqa: F401 - a fixture
 
 
 @pytest.fixture()
@@ -59,3 +59,30 @@ def test_summit_tables_and_the_money_basis_one_click_away(app_db):
             break
         _next(at)
     assert seen >= 1  # the tiny company has few exceptions and no scenarios; the browser test sees them all
+
+
+def test_workbench_tables_and_one_row_per_override(forecast_db):
+    from datetime import date
+
+    from analytics import demand
+
+    # A family change over 2 months of F1's 2 SKUs: 4 cells, one override event.
+    demand.save_override(forecast_db, "family", "F1", {date(2026, 4, 1): 20, date(2026, 5, 1): 20}, "units",
+                         "Trade fair", "Pat", snapshot_date=date(2026, 3, 24))
+    at = run_page("pages/demand_workbench.py")
+    at.radio(key="wb_level").set_value("family")
+    at.run()
+    at.selectbox(key="wb_family").set_value("F1")
+    at.run()
+    assert not at.exception
+    assert_human_tables(at, at_least=4)  # forecast, leaderboard, model mix, override base, history
+    events = next(d.value for d in at.dataframe if "Saved (UTC)" in d.value.columns)
+    assert len(events) == 1 and events["Change"].iloc[0] == "new total per month"
+    cells = next(d.value for d in at.dataframe if "After (units)" in d.value.columns and "SKU" in d.value.columns)
+    from analytics import db
+
+    n_cells = len(demand.override_history(db.open_reader(forecast_db)))
+    assert n_cells >= 3 and len(cells) == n_cells  # the drill-down: its SKUs and months (the changed cells)
+    board = next(d.value for d in at.dataframe if "Model" in d.value.columns and "Chosen" in d.value.columns)
+    for col in ("sMAPE", "WMAPE"):  # fractions, shown once as a % (left out when no backtest scored them)
+        assert col not in board or (board[col].dropna() <= 2).all()

@@ -210,6 +210,18 @@ def test_save_writes_a_full_consensus_copy_and_history(override_db):
     assert demand.override_history(con, sku="C")["reason"].tolist() == ["Customer intel"]
     assert demand.override_history(con, family="F1")["sku"].tolist() == ["B", "A", "B", "A"]
     assert demand.override_history(con, sku="A", family="F2").empty
+
+    # One row per override a person made (5 cells, 3 saves), newest first, with its total change:
+    # cy: F1 June 0 -> 10 (A 5, B 5); bob: C June 7 -> 14 (+100%); ann: F1 May 26 -> 39 (A 20 -> 30, B 6 -> 9).
+    ev = demand.override_events(con)
+    assert ev["created_by"].tolist() == ["cy", "bob", "ann"] and ev["event"].tolist() == [4, 3, 1]
+    assert ev[["skus", "base_qty", "new_qty", "change"]].values.tolist() == [[2, 0, 10, 10], [1, 7, 14, 7],
+                                                                            [2, 26, 39, 13]]
+    assert ev["change_text"].tolist() == ["new total per month", "+100%", "new total per month"]
+    assert ev["change_pct"].iloc[2] == pytest.approx(13 / 26) and pd.isna(ev["change_pct"].iloc[0])
+    assert demand.override_event_cells(con, 1)[["sku", "base_qty", "new_qty"]].values.tolist() == [
+        ["A", 20, 30], ["B", 6, 9]]  # the drill-down to its SKUs
+    assert demand.override_events(con, sku="C")["event"].tolist() == [3]
     con.close()
 
 
