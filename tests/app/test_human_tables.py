@@ -61,7 +61,7 @@ def test_summit_tables_and_the_money_basis_one_click_away(app_db):
     assert seen >= 1  # the tiny company has few exceptions and no scenarios; the browser test sees them all
 
 
-def test_workbench_tables_and_one_row_per_override(forecast_db):
+def test_workbench_tables_and_one_row_per_override(forecast_db):  # noqa: F811 - the imported fixture
     from datetime import date
 
     from analytics import demand
