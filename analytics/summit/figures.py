@@ -203,6 +203,8 @@ def pulse_figure(pulse: pd.DataFrame) -> go.Figure | None:
         fig.add_trace(go.Scatter(x=[f"{pd.Timestamp(m):%Y-%m} #{s}" for m, s in zip(g["month"], g["summit_id"])],
                                  y=g["average_score"], name=charts.plain(side), mode="lines+markers",
                                  line={"color": PALETTE[i], "dash": DASHES[i], "width": 3},
-                                 marker={"symbol": SYMBOLS[i], "size": 11}))
+                                 marker={"symbol": SYMBOLS[i], "size": 11}, offsetgroup=str(side)))
+    # Side by side within each summit (not on top of each other): equal scores still show both markers.
+    fig.update_layout(scattermode="group", scattergap=0.75)
     fig.update_yaxes(range=[0, 10.5])
     return _style(fig, "Collaboration pulse: how well sales and production work together", "score 0-10", height=400)
