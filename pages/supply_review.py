@@ -65,9 +65,12 @@ if filters is not None:
     with cap_tab:
         if cap_tab.open:
             cap = supply.capacity_view(*key, filters.work_centers)
-            st.plotly_chart(cap.figure, width="stretch")
             n_over = len(cap.overloaded)
-            st.write(f"{n_over} overloaded work-center months." if n_over else "No work center is overloaded.")
+            if cap.unavailable:  # words, not an empty chart
+                st.info(cap.unavailable[:1].upper() + cap.unavailable[1:] + ".")
+            else:
+                st.plotly_chart(cap.figure, width="stretch")
+                st.write(f"{n_over} overloaded work-center months." if n_over else "No work center is overloaded.")
             if n_over:
                 st.dataframe(cap.overloaded, hide_index=True, width="stretch")
                 st.subheader("Suggested fixes")

@@ -84,9 +84,10 @@ class CapacityView:
     and the fixes suggested for them (both tidied for display)."""
 
     load: pd.DataFrame
-    figure: go.Figure
+    figure: go.Figure | None  # None: nothing to draw, ``unavailable`` says why
     overloaded: pd.DataFrame
     fixes: pd.DataFrame
+    unavailable: str | None = None
 
 
 @st.cache_resource(ttl=3600, max_entries=64, show_spinner=False)
@@ -100,4 +101,5 @@ def capacity_view(data_version: tuple, as_of: date, horizon: int, policy: planni
     overloaded = common.tidy(over[["work_center", "period", "load_hours", "available_hours", "utilisation",
                                    "top_contributors"]], 2)
     fixes = common.tidy(planning.capacity_fixes(p, load)) if len(over) else pd.DataFrame()
-    return CapacityView(load, charts.capacity_heatmap(load), overloaded, fixes)
+    why = planning.capacity_unavailable(load)
+    return CapacityView(load, None if why else charts.capacity_heatmap(load), overloaded, fixes, why)

@@ -22,7 +22,7 @@ the module that applies it. Nothing here imports streamlit.
 
 from __future__ import annotations
 
-from analytics.planning.capacity import capacity_fixes, capacity_load
+from analytics.planning.capacity import capacity_fixes, capacity_load, capacity_unavailable
 from analytics.planning.common import PlanningError
 from analytics.planning.inputs import PlanInputs, plan_inputs
 from analytics.planning.plans import (
@@ -42,7 +42,7 @@ from analytics.planning.store import export_plan_csv, export_plan_excel, list_pl
 
 __all__ = [
     "Plan", "PlanInputs", "PlanSettings", "PlanningError", "PolicySettings", "abc_xyz", "available_to_promise",
-    "capacity_fixes", "capacity_load", "chase_plan", "cumulative_atp", "evaluate_plan", "export_plan_csv",
+    "capacity_fixes", "capacity_load", "capacity_unavailable", "chase_plan", "cumulative_atp", "evaluate_plan", "export_plan_csv",
     "export_plan_excel", "level_plan", "list_plans", "load_plan", "make_plan", "optimised_plan",
     "plan_inputs", "plan_rollup", "project", "safety_stock", "safety_stock_units", "save_plan", "z_value",
 ]

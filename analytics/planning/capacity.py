@@ -31,6 +31,19 @@ FIX_COLUMNS = ["work_center", "period", "excess_hours", "fix", "hours", "units",
                "remaining_hours", "detail"]
 
 
+def capacity_unavailable(load: pd.DataFrame) -> str | None:
+    """Why a rough-cut capacity view of ``load`` (:func:`capacity_load`) would be empty, in words; None when it
+    has something to show: no work center with hours per unit (no load), or no capacity data (nothing to load
+    against)."""
+    if load.empty or not (load["load_hours"] > 0).any():
+        return ("not available: needs work centers and hours per unit (the products carry none, so the plan has "
+                "no load; it runs uncapacitated)")
+    if load["available_hours"].isna().all():
+        return ("not available: needs a capacity file (available hours per work center and month); the plan runs "
+                "uncapacitated")
+    return None
+
+
 def capacity_load(plan: Plan, con=None, top_n: int = 3) -> pd.DataFrame:
     """Rough-cut capacity of a plan.
 

@@ -1,0 +1,92 @@
+"""Every page renders on partial data (AppTest): the fixture company with each optional table or column left
+out (tests/partial_data.py). Where data is missing the page says so in words instead of drawing an empty chart."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analytics import access
+from tests.app.test_pages import PAGES, ROOT
+from tests.partial_data import VARIANTS, import_variant
+
+
+@pytest.fixture(scope="module")
+def variant_dbs(tmp_path_factory):
+    base = tmp_path_factory.mktemp("partial_pages")
+    return {name: import_variant(base, v) for name, v in VARIANTS.items()}
+
+
+# Pages with tabs that compute only when open: every tab is visited.
+TABS = {
+    "pages/scorecard.py": ("sc_tab", ["Drill-down", "How is this computed", "All KPIs"]),
+    "pages/supply_review.py": ("sr_tab", ["Capacity", "Inventory policy", "Versions & export"]),
+}
+
+
+def open_page(page: str, db_path, monkeypatch) -> AppTest:
+    monkeypatch.setenv("SOP_DB", str(db_path))
+    at = AppTest.from_file(str(ROOT / page), default_timeout=60)
+    at.session_state["_entry_point_ran"] = True
+    at.session_state["_sop_user"] = access.LOCAL
+    at.run()
+    return at
+
+
+def texts(at: AppTest) -> str:
+    parts = [e.value for kind in ("markdown", "caption", "info", "warning", "error", "success") for e in at.get(kind)]
+    parts += [f"{m.label}: {m.value}" for m in at.metric]
+    return "\n".join(str(p) for p in parts)
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders(variant_dbs, variant, page, monkeypatch):
+    at = open_page(page, variant_dbs[variant], monkeypatch)
+    assert not at.exception, at.exception
+    key, tabs = TABS.get(page, (None, []))
+    for tab in tabs:
+        at.session_state[key] = tab
+        at.run()
+        assert not at.exception, (tab, at.exception)
+
+
+def test_missing_data_is_said_in_words_not_drawn(variant_dbs, monkeypatch):
+    # Orders only: the OTIF trend has no value in any month -> a sentence instead of a chart "last 0 months".
+    at = open_page("pages/scorecard.py", variant_dbs["orders_only"], monkeypatch)
+    assert not at.get("plotly_chart")
+    assert any(
+        i.value.startswith("No trend to draw for OTIF to promise: not available: needs a deliveries file")
+        for i in at.info
+    ), [i.value for i in at.info]
+    # No capacity file: the capacity tab says so instead of an empty heatmap (and claims no overload).
+    at = open_page("pages/supply_review.py", variant_dbs["no_capacity"], monkeypatch)
+    at.session_state["sr_tab"] = "Capacity"
+    at.run()
+    assert not at.exception and not at.get("plotly_chart")
+    assert any("needs a capacity file" in i.value for i in at.info), [i.value for i in at.info]
+    assert not any("No work center is overloaded" in m.value for m in at.markdown)
+    # No error_code column: order accuracy is not a number, and the tile says why.
+    at = open_page("pages/scorecard.py", variant_dbs["no_error_code"], monkeypatch)
+    tiles = {m.label: m.value for m in at.metric}
+    assert tiles["Order accuracy"] == "n/a"
+    assert any(c.value == "not available: the data has no error information (no error_code column)" for c in at.caption)
+    # Deliveries derived from ship dates: the cycle-time tile says what it measures.
+    at = open_page("pages/scorecard.py", variant_dbs["deliveries_from_ship_date"], monkeypatch)
+    assert "Order cycle time, order to ship (mean)" in {m.label for m in at.metric}
+
+
+@pytest.mark.parametrize("variant", ["orders_only", "no_forecasts", "no_inventory", "deliveries_from_ship_date"])
+def test_summit_walks_every_step(variant_dbs, variant, monkeypatch):
+    at = open_page("pages/summit.py", variant_dbs[variant], monkeypatch)
+    next(b for b in at.button if b.label == "Freeze the data and start").click()
+    at.run()
+    assert not at.exception, at.exception
+    for _ in range(10):
+        nxt = next(b for b in at.button if b.label == "Next ▶")
+        if nxt.disabled:
+            break
+        nxt.click()
+        at.run()
+        assert not at.exception, (at.header[0].value, at.exception)
+    assert at.header[0].value.startswith("10.")
