@@ -4,7 +4,11 @@ before it? Plus the accuracy trend by lag and the SKUs whose forecast is persist
 import streamlit as st
 
 from analytics import demand, kpis
+from analytics.presentation import UNITS, Column
 from ui import common
+from ui.tables import show_table
+
+FVA = {"numerator": Column("Σ|F − A|", UNITS), "denominator": Column("ΣA", UNITS)}  # units, as in the caption
 
 filters = common.page_setup("Forecast value added")
 if filters is not None:
@@ -25,14 +29,14 @@ if filters is not None:
     title = "Forecast value added: naive → statistical → sales → consensus"
     st.plotly_chart(common.cached_read_figure(v, "fva_figure", "analytics.demand:fva_stairstep", q, lags=(1, 3),
                                               chart_args=(title,)), width="stretch")
-    st.dataframe(overall, hide_index=True, width="stretch", column_config=common.PCT)
+    show_table(overall, FVA)
     common.downloads("fva_overall", overall, key="fva_all")
 
     by_family, by_reason, by_lag, bias = st.tabs(["By family", "By planner reason", "Accuracy by lag", "Bias exceptions"])
     with by_family:
         fam = common.cached_read(v, "analytics.demand:fva_stairstep", q, lags=(1, 3), by="family")
         common.verdicts(demand.fva_verdicts(fam), show_better=False)
-        st.dataframe(fam, hide_index=True, width="stretch", column_config=common.PCT)
+        show_table(fam, FVA)
         common.downloads("fva_by_family", fam, key="fva_fam")
     with by_reason:
         lag = st.radio("Lag", [1, 3], horizontal=True, key="fva_reason_lag")
@@ -41,7 +45,7 @@ if filters is not None:
             st.info("No override touched the scored months at this lag.")
         else:
             common.verdicts(demand.fva_verdicts(reasons))
-            st.dataframe(reasons, hide_index=True, width="stretch", column_config=common.PCT)
+            show_table(reasons, FVA | {"reason": "Reason"})
             common.downloads("fva_by_reason", reasons, key="fva_reason")
     with by_lag:
         source = st.selectbox("Source", common.forecast_sources(v), key="fva_lag_source")
@@ -57,5 +61,5 @@ if filters is not None:
         flagged = exc[exc["flag"]] if "flag" in exc else exc
         st.write(f"{len(flagged)} SKUs with |tracking signal| > 4 over the last 6 months "
                  "(tracking signal = Σ(A − F) / MAD; negative = forecast persistently too high).")
-        st.dataframe(flagged, hide_index=True, width="stretch")
+        show_table(flagged)
         common.downloads("bias_exceptions", flagged, key="fva_bias")

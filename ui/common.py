@@ -274,9 +274,6 @@ def verdicts(sentences: list[str], show_better: bool = True) -> None:
         st.success("\n".join(f"- {escape(s)}" for s in better))
 
 
-PCT = {c: st.column_config.NumberColumn(format="percent") for c in ("accuracy", "bias", "fva", "wmape", "smape")}
-
-
 def arrow_table(df: pd.DataFrame):
     """``df`` as the Arrow table st.dataframe would make of it (same bytes on the wire, same look).
 

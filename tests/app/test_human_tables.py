@@ -86,3 +86,40 @@ def test_workbench_tables_and_one_row_per_override(forecast_db):  # noqa: F811 -
     board = next(d.value for d in at.dataframe if "Model" in d.value.columns and "Chosen" in d.value.columns)
     for col in ("sMAPE", "WMAPE"):  # fractions, shown once as a % (left out when no backtest scored them)
         assert col not in board or (board[col].dropna() <= 2).all()
+
+
+def test_targets_editor_reads_like_a_report_and_saves(app_db):
+    from analytics import db, kpis
+
+    before = kpis.targets(db.open_reader(app_db))
+    at = run_page("pages/targets.py")
+    assert not at.exception
+    assert_human_tables(at, at_least=1)
+    cols = list(at.dataframe[0].value.columns)
+    assert cols == ["KPI", "Unit", "Direction", "Target", "Amber band"]  # not both 'kpi' and 'KPI'
+    next(b for b in at.button if b.label == "Save targets").click()
+    at.run()
+    assert any("Targets saved" in s.value for s in at.success), [e.value for e in at.error]
+    saved = kpis.targets(db.open_reader(app_db))
+    for k in kpis.SPECS:  # saved unchanged: rates edited in % are stored as fractions again, by KPI id
+        assert tuple(saved[k]) == __import__("pytest").approx(tuple(before[k])), k
+
+
+def test_fva_tables(app_db):
+    from datetime import date
+
+    from analytics import access, db, demand
+
+    with access.acting_as(access.SYSTEM, "import"), db.writer(app_db) as con:  # March complete (see test_pages)
+        con.execute("INSERT INTO surveys VALUES ('2026-03-31', 'C1', 9)")
+    demand.save_override(app_db, "sku", "B", {date(2026, 3, 1): 10}, "units", "Customer intel", "Pat",
+                         snapshot_date=date(2026, 2, 26), start_from="consensus")
+    at = run_page("pages/forecast_value_added.py")
+    at.slider(key="fva_months").set_value(3)
+    at.run()
+    assert not at.exception
+    assert_human_tables(at, at_least=3)
+    overall = at.dataframe[0]
+    cfg = __import__("json").loads(overall.proto.columns)
+    assert cfg["Accuracy"]["type_config"]["format"] == "percent"
+    assert cfg["Value added"]["type_config"]["format"] == "%+.1f pts"
