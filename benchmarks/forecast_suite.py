@@ -250,6 +250,8 @@ PREPARE_SCRIPT = textwrap.dedent(
         assert int(freq) == 12, freq
         year = int(start); month = int(round((start - year) * 12)) + 1
         names = [str(n) for n in obj["attrs"]["dimnames"][1]]
+        if len(set(names)) < len(names):  # hospital repeats its column names: number the columns
+            names = [f"{j + 1:04d} {n}" for j, n in enumerate(names)]
         values = obj["values"]
         periods = pd.period_range(f"{year}-{month:02d}", periods=values.shape[0], freq="M").to_timestamp()
         frames = []
@@ -438,14 +440,14 @@ def seasonal_naive(w: Windows, h: int) -> Result:
 PEER_SCRIPT = textwrap.dedent(
     """
     # Runs in the peer environment: statsforecast models on every training window, one model at a time.
-    import json, resource, sys, time, warnings
+    import json, os, resource, sys, time, warnings
     import numpy as np, pandas as pd
     import statsforecast
     from statsforecast import StatsForecast
     from statsforecast import models as M
 
     warnings.simplefilter("ignore")
-    data_path, out_path, h, season, names = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+    data_path, out_dir, h, season, names = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
     names = names.split(",")
     with np.load(data_path) as z:
         lengths, flat = z["lengths"], z["train"]
@@ -469,9 +471,7 @@ PEER_SCRIPT = textwrap.dedent(
         return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
 
     small = df[df["unique_id"].isin(ids[:2])]
-    out = {"statsforecast": statsforecast.__version__}
-    arrays = {}
-    for name in names:
+    for name in names:  # one file per model, written as soon as the model is done (a stopped run keeps them)
         levels = [80, 95] if name in WITH_LEVELS else None
         # warm-up on two series so that numba compilation is not counted as forecasting time
         StatsForecast(models=[make(name)], freq=1, n_jobs=1).forecast(df=small, h=h, level=levels)
@@ -480,14 +480,15 @@ PEER_SCRIPT = textwrap.dedent(
         wall, used = time.perf_counter() - t0, cpu() - c0
         fc = fc.sort_values(["unique_id", "ds"])
         alias = [c for c in fc.columns if c not in ("unique_id", "ds") and "-lo-" not in c and "-hi-" not in c][0]
-        arrays[f"{name}.mean"] = fc[alias].to_numpy(dtype=float).reshape(len(ids), h)
-        if levels:
-            for lv in levels:
-                arrays[f"{name}.lo{lv}"] = fc[f"{alias}-lo-{lv}"].to_numpy(dtype=float).reshape(len(ids), h)
-                arrays[f"{name}.hi{lv}"] = fc[f"{alias}-hi-{lv}"].to_numpy(dtype=float).reshape(len(ids), h)
-        out[name] = {"wall": wall, "cpu": used}
+        arrays = {"mean": fc[alias].to_numpy(dtype=float).reshape(len(ids), h)}
+        for lv in levels or ():
+            arrays[f"lo{lv}"] = fc[f"{alias}-lo-{lv}"].to_numpy(dtype=float).reshape(len(ids), h)
+            arrays[f"hi{lv}"] = fc[f"{alias}-hi-{lv}"].to_numpy(dtype=float).reshape(len(ids), h)
+        meta = {"wall": wall, "cpu": used, "statsforecast": statsforecast.__version__}
+        tmp = f"{out_dir}/{name}.writing.npz"
+        np.savez_compressed(tmp, meta=json.dumps(meta), **arrays)
+        os.replace(tmp, f"{out_dir}/{name}.npz")
         print(f"    {name}: {wall:.1f} s wall, {used:.1f} s CPU", flush=True)
-    np.savez_compressed(out_path, meta=json.dumps(out), **arrays)
     """
 )
 
@@ -514,41 +515,56 @@ def peer_python(create: bool = True) -> Path | None:
     return python
 
 
+# cheapest first, so that a stopped run has already cached most models
+PEER_ORDER = (
+    "DynamicOptimizedTheta",
+    "AutoTheta",
+    "WindowAverage",
+    "CrostonSBA",
+    "TSB",
+    "ADIDA",
+    "IMAPA",
+    "AutoETS",
+    "AutoCES",
+    "AutoARIMA",
+)
+
+
 def run_peers(w: Windows, h: int, names: tuple[str, ...], python: Path, label: str) -> dict[str, Result]:
-    """statsforecast forecasts of every window for each model in ``names`` (cached under CACHE_DIR/peers)."""
+    """statsforecast forecasts of every window for each model in ``names``, cached under CACHE_DIR/peers, one file
+    per model, keyed on the windows, h, the season, the requirements and the peer script."""
     lengths = np.array([len(y) for y in w.train])
     flat = np.concatenate(w.train)
     key = hashlib.sha256()
-    for part in (lengths.tobytes(), flat.tobytes(), json.dumps([h, SEASON, list(names), PEER_REQUIREMENTS]).encode()):
+    for part in (lengths.tobytes(), flat.tobytes(), json.dumps([h, SEASON, PEER_REQUIREMENTS, PEER_SCRIPT]).encode()):
         key.update(part)
-    cache = CACHE_DIR / "peers" / f"{label}-{key.hexdigest()[:16]}.npz"
-    cached = cache.exists()
-    if not cached:
-        cache.parent.mkdir(parents=True, exist_ok=True)
+    cache = CACHE_DIR / "peers" / f"{label}-{key.hexdigest()[:16]}"
+    missing = sorted((n for n in names if not (cache / f"{n}.npz").exists()), key=PEER_ORDER.index)
+    if missing:
+        cache.mkdir(parents=True, exist_ok=True)
+        print(f"  statsforecast: {', '.join(missing)} (results cached in {cache})", flush=True)
         with tempfile.TemporaryDirectory() as tmp:
             data = Path(tmp) / "windows.npz"
             np.savez(data, lengths=lengths, train=flat)
             script = Path(tmp) / "peers.py"
             script.write_text(PEER_SCRIPT)
-            writing = Path(tmp) / "peers_out.npz"
             done = subprocess.run(
-                [str(python), str(script), str(data), str(writing), str(h), str(SEASON), ",".join(names)],
+                [str(python), str(script), str(data), str(cache), str(h), str(SEASON), ",".join(missing)],
                 text=True,
                 stderr=subprocess.PIPE,
                 preexec_fn=lambda: os.nice(int(os.environ.get("SOP_FORECAST_NICE", "10"))),
             )
             if done.returncode != 0:
                 print(f"  statsforecast run failed:\n{done.stderr[-2000:]}")
-                return {}
-            writing.replace(cache)
     out: dict[str, Result] = {}
-    with np.load(cache) as z:
-        meta = json.loads(str(z["meta"]))
-        for name in names:
-            get = {
-                k: (z[f"{name}.{k}"] if f"{name}.{k}" in z.files else None) for k in ("lo80", "hi80", "lo95", "hi95")
-            }
-            out[name] = Result(z[f"{name}.mean"], **get, wall=meta[name]["wall"], cpu=meta[name]["cpu"], cached=cached)
+    for name in names:
+        path = cache / f"{name}.npz"
+        if not path.exists():
+            continue
+        with np.load(path) as z:
+            meta = json.loads(str(z["meta"]))
+            get = {k: (z[k] if k in z.files else None) for k in ("lo80", "hi80", "lo95", "hi95")}
+            out[name] = Result(z["mean"], **get, wall=meta["wall"], cpu=meta["cpu"], cached=name not in missing)
     return out
 
 
@@ -690,7 +706,7 @@ def summary_table(reports: list[SetReport]) -> str:
     return "\n".join(lines)
 
 
-def run_set(ds: DataSet, cap: int, python: Path | None, peers: bool) -> SetReport | None:
+def run_set(ds: DataSet, cap: int, python: Path | None, peers: bool, ours_too: bool = True) -> SetReport | None:
     print(f"\n== {ds.label} [{ds.role}, {ds.kind}, h {ds.h}] ==", flush=True)
     data = load_set(ds, cap, python)
     if data is None:
@@ -703,9 +719,15 @@ def run_set(ds: DataSet, cap: int, python: Path | None, peers: bool) -> SetRepor
         flush=True,
     )
     results: dict[str, Result] = {}
-    ours = run_ours(w, ds.h)
-    results[OURS] = ours
-    print(f"  ours: {ours.wall:.1f} s wall, {ours.cpu:.1f} s CPU", flush=True)
+    ours = None
+    if ours_too:
+        try:
+            ours = run_ours(w, ds.h)
+        except Exception as e:  # noqa: BLE001 - the CLI stops on a failed series; report it and go on with the peers
+            print(f"  ours FAILED (as the CLI would): {type(e).__name__}: {e}", flush=True)
+        else:
+            results[OURS] = ours
+            print(f"  ours: {ours.wall:.1f} s wall, {ours.cpu:.1f} s CPU", flush=True)
     results[SNAIVE] = seasonal_naive(w, ds.h)
     if peers and python is not None:
         names = SMOOTH_PEERS + (INTERMITTENT_PEERS if ds.kind == "intermittent" else ())
@@ -716,12 +738,12 @@ def run_set(ds: DataSet, cap: int, python: Path | None, peers: bool) -> SetRepor
     scores = {name: score(r, w, ok, ds.kind) for name, r in results.items()}
     n = len(w.ids)
     timing = {name: (r.wall, r.cpu / n, r.cached) for name, r in results.items() if np.isfinite(r.wall)}
-    chosen = ours.chosen.value_counts().to_dict() if ours.chosen is not None else {}
+    chosen = ours.chosen.value_counts().to_dict() if ours is not None and ours.chosen is not None else {}
     rep = SetReport(ds, len(data.ids), data.total, n, int(ok.sum()), data.note, scores, timing, chosen)
     print(set_table(rep), flush=True)
     if chosen:
         print("  ours chose: " + ", ".join(f"{k} {v}" for k, v in sorted(chosen.items(), key=lambda kv: -kv[1])))
-    if scores[OURS].failed:
+    if OURS in scores and scores[OURS].failed:
         print(f"  ours: {scores[OURS].failed} forecasts with non-finite values (scored as 0)")
     return rep
 
@@ -737,6 +759,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-peers", action="store_true", help="skip statsforecast")
     parser.add_argument("--smoke", action="store_true", help="CI: M1 and M3, a few series, no peers, no network")
     parser.add_argument("--prepare", action="store_true", help="only convert the raw files into CSVs")
+    parser.add_argument("--peers-only", action="store_true", help="only run (and cache) the peers, not ours")
     parser.add_argument("--json", help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
 
@@ -769,7 +792,8 @@ def main(argv: list[str] | None = None) -> int:
         f"peers {'on' if peers else 'off'}; {os.cpu_count()} cores, load average {load:.2f}"
     )
     t0 = time.perf_counter()
-    reports = [rep for k in keys if (rep := run_set(SETS[k], cap, python, peers)) is not None]
+    ours_too = not args.peers_only
+    reports = [rep for k in keys if (rep := run_set(SETS[k], cap, python, peers, ours_too)) is not None]
     print("\n== Summary (TUNING sets may be tuned on; TEST sets are only reported) ==")
     table = summary_table(reports)
     print(table)
