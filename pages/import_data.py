@@ -74,6 +74,7 @@ if frames and not read_problems:
             st.success(f"Imported in {report.seconds:.1f} s: "
                        + ", ".join(f"{t} {n:,} rows" for t, n in report.rows.items()))
             st.cache_data.clear()
+            st.session_state[common.BACKFILL_OFFER] = True
         else:
             st.session_state["last_rejected_import"] = {"names": sorted(names.values()), "report": report}
             st.error(f"Not imported: {report.problem_count:,} problems. The database was not changed.")
@@ -81,3 +82,4 @@ if frames and not read_problems:
             common.downloads("import_problems", importer.problems_frame(report.problems), key="im_prob")
         for note in report.notes:
             st.info(common.escape(note))
+common.offer_backfill("im_backfill")

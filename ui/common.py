@@ -264,6 +264,36 @@ def run_forecast_button(key: str) -> None:
         st.success(report.as_text())
 
 
+BACKFILL_OFFER = "_backfill_offer"  # session flag: an import just landed, offer forecast history
+
+
+def offer_backfill(key: str) -> None:
+    """After an import: offer statistical snapshots as of the last N month-ends (``batch.backfill``), so forecast
+    accuracy and value added work from the first day. Shown while the session flag ``BACKFILL_OFFER`` is set."""
+    from analytics.forecasting import batch
+    from ui import auth
+
+    if not st.session_state.get(BACKFILL_OFFER):
+        return
+    with st.container(border=True):
+        st.markdown("**Forecast history.** Forecast accuracy and value added compare forecasts made in the past "
+                    "with what was then ordered; a first import has none. Make statistical snapshots as of each of "
+                    "the last month-ends, each from the orders before it only.")
+        c1, c2 = st.columns([1, 3])
+        n = c1.number_input("Month-ends", 1, 24, 6, key=f"{key}_n")
+        if not auth.can("forecast"):
+            auth.explain_refusal("forecast")
+        if c2.button(f"Make {n} months of forecast history", key=f"{key}_go", disabled=not auth.can("forecast"),
+                     help="One statistical run per month-end, oldest first (a few minutes on a large catalogue). "
+                     "Month-ends that already have a statistical snapshot are skipped."):
+            bar = st.progress(0.0, text="Starting…")
+            report = batch.backfill(db_path(), int(n), progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0),
+                                                                                        text=m), user=auth.user())
+            st.session_state[BACKFILL_OFFER] = False
+            st.cache_data.clear()
+            st.success(escape(report.as_text()).replace("\n", "  \n"))
+
+
 def verdicts(sentences: list[str], show_better: bool = True) -> None:
     """FVA verdicts in two boxes: what made the forecast worse (red) and what made it better (green)."""
     worse = [s for s in sentences if "WORSE" in s]

@@ -430,6 +430,7 @@ class BackfillReport:
         return "\n".join(lines)
 
 
+@access.requires("forecast")
 def backfill(
     db_path: str | Path | None,
     n: int,

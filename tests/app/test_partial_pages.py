@@ -90,3 +90,25 @@ def test_summit_walks_every_step(variant_dbs, variant, monkeypatch):
         at.run()
         assert not at.exception, (at.header[0].value, at.exception)
     assert at.header[0].value.startswith("10.")
+
+
+def test_import_page_offers_forecast_history(tiny_db, monkeypatch):
+    """After an import the page offers the backfill; on the tiny company (orders from 2026-02-01, as of 03-24)
+    the only month-end with orders before it is 2026-02-28: one snapshot."""
+    monkeypatch.setenv("SOP_DB", str(tiny_db))
+    at = AppTest.from_file(str(ROOT / "pages/import_data.py"), default_timeout=120)
+    at.session_state["_entry_point_ran"] = True
+    at.session_state["_sop_user"] = access.LOCAL
+    at.run()
+    assert not any(b.label.startswith("Make ") for b in at.button)  # nothing imported in this session yet
+    at.session_state["_backfill_offer"] = True  # as a successful import sets it
+    at.run()
+    at.number_input(key="im_backfill_n").set_value(2)
+    at.run()
+    next(b for b in at.button if b.label == "Make 2 months of forecast history").click()
+    at.run()
+    assert not at.exception, at.exception
+    said = [s.value.replace("\\", "") for s in at.success]  # markdown-escaped on screen
+    assert any("1 statistical snapshot(s) written" in s and "2026-02-28: run #1" in s for s in said), [
+        s.value for s in at.success
+    ] + [e.value for e in at.error]
