@@ -358,6 +358,14 @@ COLUMNS: dict[str, Column] = {
     "summit_title": C("Summit"), "source_exception": C("From exception"), "updated_by": C("Updated by"),
     "gap": C("Gap", DECIMAL), "gap_in_tolerances": C("Gap (amber bands)", DECIMAL), "driver_value": C("Driver's value", DECIMAL),
     "driver_miss": C("Driver's miss", DECIMAL, decimals=0), "explanation": C("Explanation"),
+    # inventory policy and plans
+    "abc": C("ABC"), "xyz": C("XYZ"), "service_level_source": C("Service level from"), "z": C("z", DECIMAL, decimals=2),
+    "sigma": C("σ of the forecast error (units)", DECIMAL), "sigma_source": C("σ from"),
+    "sigma_months": C("σ over (months)", COUNT), "lead_time_months": C("Lead time (months)", DECIMAL, decimals=2),
+    "lead_time_source": C("Lead time from"), "mean_monthly_demand": C("Mean monthly demand (units)", DECIMAL),
+    "reorder_point": C("Reorder point", UNITS), "money_tied_up": C("Money tied up", MONEY), "formula": C("Formula"),
+    "version": C("Version", COUNT), "production_cost": C("Production cost", MONEY),
+    "backorder_cost": C("Backorder cost", MONEY), "shortfall_cost": C("Shortfall cost", MONEY),
     # admin and data audit
     "audit_id": C("#", COUNT), "logged_at": C("When (UTC)", DATETIME), "user_name": C("User"),
     "before_json": C("Before"), "after_json": C("After"), "details_json": C("Details"), "status_text": C("Status"),

@@ -6,6 +6,7 @@ import streamlit as st
 from analytics import planning
 from analytics.planning.common import PLAN_DIMS
 from ui import auth, common, supply
+from ui.tables import show_prepared, show_table
 
 filters = common.page_setup("Supply review")
 if filters is not None:
@@ -60,7 +61,7 @@ if filters is not None:
             name = st.selectbox(label[level], options, **common.kept(f"sr_pick_{level}", options))
             view = supply.plan_view(*key, filters, level, name)
             st.plotly_chart(view.figure, width="stretch")
-            st.dataframe(view.table, hide_index=True, width="stretch")
+            show_prepared(view.table)
             common.downloads(f"plan_{strategy}", view.lines, key="sr_lines")
     with cap_tab:
         if cap_tab.open:
@@ -72,9 +73,9 @@ if filters is not None:
                 st.plotly_chart(cap.figure, width="stretch")
                 st.write(f"{n_over} overloaded work-center months." if n_over else "No work center is overloaded.")
             if n_over:
-                st.dataframe(cap.overloaded, hide_index=True, width="stretch")
+                show_prepared(cap.overloaded)
                 st.subheader("Suggested fixes")
-                st.dataframe(cap.fixes, hide_index=True, width="stretch")
+                show_prepared(cap.fixes)
     with policy_tab:
         if policy_tab.open:
             ss = supply.safety(v, as_of, policy)
@@ -83,7 +84,7 @@ if filters is not None:
                         "class (A 98%, B 95%, C 90%): ABC by revenue of the last 12 months, XYZ by demand variability.")
             if filters.families:
                 ss = ss[ss["family"].isin(filters.families)]
-            st.dataframe(common.tidy(ss, 2), hide_index=True, width="stretch")
+            show_table(ss)
             common.downloads("safety_stock", ss, key="sr_ss")
     with versions_tab:
         if versions_tab.open:
@@ -99,8 +100,7 @@ if filters is not None:
                     except (planning.PlanningError, ValueError) as e:
                         st.error(common.escape(e))
             # common.version() again: a plan saved just above is a new data version, listed at once
-            st.dataframe(common.cached_read(common.version(), "analytics.planning:list_plans"), hide_index=True,
-                         width="stretch")
+            show_table(common.cached_read(common.version(), "analytics.planning:list_plans"), {"name": "Plan"})
             c1, c2, _ = st.columns([1, 1, 4])
             c1.download_button("⬇ Plan (Excel)", lambda: planning.export_plan_excel(plan), f"plan_{strategy}_{as_of}.xlsx",
                                common.XLSX_MIME, key="sr_xlsx", on_click="ignore")

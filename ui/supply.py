@@ -11,12 +11,11 @@ from datetime import date
 
 import pandas as pd
 import plotly.graph_objects as go
-import pyarrow as pa
 import streamlit as st
 
 from analytics import charts, planning
 from analytics.filters import Filters
-from ui import common
+from ui import common, tables
 
 PLAN_COLUMNS = ["demand", "production", "open_receipts", "projected_inventory", "safety_stock", "shortfall", "load_hours"]
 ALL = "(all selected)"
@@ -53,10 +52,10 @@ def filtered_lines(p: planning.Plan, filters):
 @dataclass(frozen=True)
 class PlanView:
     """The plan tab for one family or SKU (or all selected): lines (grain sku x month, for the downloads),
-    table (the same lines tidied for display, as Arrow) and the demand / supply / inventory figure."""
+    table (the same lines in human form, ``ui.tables.prepare``) and the demand / supply / inventory figure."""
 
     lines: pd.DataFrame
-    table: pa.Table
+    table: tables.Prepared
     figure: go.Figure
 
 
@@ -74,19 +73,19 @@ def plan_view(data_version: tuple, as_of: date, horizon: int, policy: planning.P
     lines = filtered_lines(plan(data_version, as_of, horizon, policy, strategy, settings), filters)
     part = lines if name == ALL else lines[lines[level] == name]
     monthly = part.groupby("period", as_index=False)[PLAN_COLUMNS].sum()
-    return PlanView(part, common.arrow_table(common.tidy(part)),
+    return PlanView(part, tables.prepare(part),
                     charts.supply_plan_figure(monthly, f"{strategy.capitalize()} plan: {name}"))
 
 
 @dataclass(frozen=True)
 class CapacityView:
     """The capacity tab: load (grain work center x month, capacity_load), its heatmap, the overloaded months
-    and the fixes suggested for them (both tidied for display)."""
+    and the fixes suggested for them (both in human form, ``ui.tables.prepare``)."""
 
     load: pd.DataFrame
     figure: go.Figure | None  # None: nothing to draw, ``unavailable`` says why
-    overloaded: pd.DataFrame
-    fixes: pd.DataFrame
+    overloaded: tables.Prepared
+    fixes: tables.Prepared
     unavailable: str | None = None
 
 
@@ -98,8 +97,8 @@ def capacity_view(data_version: tuple, as_of: date, horizon: int, policy: planni
     if work_centers:
         load = load[load["work_center"].isin(work_centers)]
     over = load[load["overloaded"]]
-    overloaded = common.tidy(over[["work_center", "period", "load_hours", "available_hours", "utilisation",
-                                   "top_contributors"]], 2)
-    fixes = common.tidy(planning.capacity_fixes(p, load)) if len(over) else pd.DataFrame()
+    overloaded = tables.prepare(over, order=["work_center", "period", "load_hours", "available_hours", "utilisation",
+                                             "top_contributors"])
+    fixes = tables.prepare(planning.capacity_fixes(p, load) if len(over) else pd.DataFrame())
     why = planning.capacity_unavailable(load)
     return CapacityView(load, None if why else charts.capacity_heatmap(load), overloaded, fixes, why)

@@ -8,6 +8,8 @@ only their look changes. Downloads (``ui.common.downloads``) keep the machine na
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 import streamlit as st
 
@@ -73,6 +75,35 @@ def show_table(
         return None
     shown, cfg = show_frame(df, columns, order, drop_empty)
     return st.dataframe(shown, column_config=cfg, hide_index=True, width="stretch", height=height, key=key, **kwargs)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A table ready to draw: the human frame as an Arrow table (``ui.common.arrow_table``) and its config."""
+
+    data: object
+    config: dict
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+
+def prepare(df: pd.DataFrame, columns: dict | None = None, order: list[str] | None = None,
+            drop_empty: bool = True) -> Prepared:
+    """What :func:`show_prepared` draws, built once (e.g. inside a cached view, so the pandas -> Arrow
+    conversion is paid once)."""
+    from ui.common import arrow_table
+
+    shown, cfg = show_frame(df, columns, order, drop_empty)
+    return Prepared(arrow_table(shown), cfg)
+
+
+def show_prepared(prepared: Prepared, **kwargs):
+    """st.dataframe of a :func:`prepare` result."""
+    if len(prepared) == 0:
+        st.info("Nothing to show.")
+        return None
+    return st.dataframe(prepared.data, column_config=prepared.config, hide_index=True, width="stretch", **kwargs)
 
 
 def edit_table(df: pd.DataFrame, columns: dict | None = None, **kwargs) -> pd.DataFrame:

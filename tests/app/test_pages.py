@@ -132,7 +132,7 @@ def test_supply_review_draws_the_open_tab_and_keeps_its_choices(app_db):
     at.selectbox(key="sr_pick_sku").set_value(sku)
     at.run()
     table = at.dataframe[0].value
-    assert len(table) and set(table["sku"]) == {sku}  # the table follows the pick
+    assert len(table) and set(table["SKU"]) == {sku}  # the table follows the pick
 
     at.session_state["sr_tab"] = "Capacity"
     at.run()
