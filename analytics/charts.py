@@ -84,9 +84,11 @@ def promise_gap_figure(dist: pd.DataFrame) -> go.Figure:
 def forecast_fan_figure(
     title: str, history: pd.DataFrame, fan: pd.DataFrame, snapshots: pd.DataFrame | None = None,
     consensus: pd.DataFrame | None = None, direct: pd.DataFrame | None = None,
+    direct_label: str = "direct family forecast",
 ) -> go.Figure:
     """Actuals, the statistical forecast with its 80/95% fan, past snapshots as faint lines, the consensus
-    and (for a family) the direct family-level forecast."""
+    and the series' own forecast before reconciliation (for a family, its direct forecast), named
+    ``direct_label``."""
     fig = go.Figure()
     if fan is not None and len(fan):
         x = pd.to_datetime(fan["period"])
@@ -107,7 +109,7 @@ def forecast_fan_figure(
                                  mode="lines",
                                  line={"color": ORANGE, "width": 3, "dash": "dash"}))
     if direct is not None and len(direct):
-        fig.add_trace(go.Scatter(x=pd.to_datetime(direct["period"]), y=direct["mean"], name="direct family forecast",
+        fig.add_trace(go.Scatter(x=pd.to_datetime(direct["period"]), y=direct["mean"], name=direct_label,
                                  mode="lines",
                                  line={"color": GREEN, "width": 2, "dash": "dot"}))
     fig.add_trace(go.Scatter(x=pd.to_datetime(history["month"]), y=history["actual"], name="actual orders",

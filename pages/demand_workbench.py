@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics import kpis
-from analytics.forecasting.batch import FAMILY_PREFIX
+from analytics.forecasting.batch import FAMILY_PREFIX, TOTAL_ID
 from ui import common
 from ui.overrides import override_form, override_history
 from ui.tables import show_table
@@ -42,8 +42,8 @@ if filters is not None:
     fan = common.cached_read(v, wb + "forecast_fan", level, key, run_id)
     snaps = common.cached_read(v, wb + "past_snapshots", level, key, "statistical", run["snapshot_date"])
     cons = common.cached_read(v, wb + "current_snapshot", level, key, "consensus")
-    direct = common.cached_read(v, wb + "direct_family_forecast", key, run_id) if level == "family" else None
-    uid = key if level == "sku" else (FAMILY_PREFIX + key if level == "family" else None)
+    direct = common.cached_read(v, wb + "base_forecast", level, key, run_id)  # the series' own, before reconciling
+    uid = key if level == "sku" else (FAMILY_PREFIX + key if level == "family" else TOTAL_ID)
     board = common.cached_read(v, wb + "leaderboard", uid, run_id) if uid else pd.DataFrame()
     chosen = board[board["chosen"]].iloc[0] if len(board) and board["chosen"].any() else None
 
@@ -55,11 +55,12 @@ if filters is not None:
                         f"{common.escape(chosen['reason'])}")
         title = {"sku": f"SKU {key}", "family": f"Family {key} (reconciled: the sum of its SKUs)",
                  "total": "All SKUs (reconciled)"}[level]
+        label = {"sku": "before reconciliation", "family": "direct family forecast", "total": "direct total forecast"}
         st.plotly_chart(common.cached_chart((v, level, key, run_id, last_month), "forecast_fan_figure",
-                                            (title, hist.tail(36), fan, snaps, cons, direct)), width="stretch")
-        if level != "sku":
-            st.caption("SKU, family and total forecasts are reconciled so that they add up (MinT); the dotted "
-                       "line is the family's own (direct) forecast before reconciliation, for comparison.")
+                                            (title, hist.tail(36), fan, snaps, cons, direct), {"direct_label": label[level]}),
+                        width="stretch")
+        st.caption("SKU, family and total forecasts are reconciled so that they add up (MinT); the dotted line is "
+                   "this series' own forecast before reconciliation, for comparison.")
         table = fan.merge(cons.rename(columns={"quantity": "consensus"})[["period", "consensus"]], how="left", on="period")
         show_table(table, {"mean": "Statistical forecast (units)", "consensus": "Consensus (units)"})
         common.downloads(f"forecast_{level}_{key or 'total'}", table, key="wb_fc")

@@ -33,10 +33,14 @@ own errors, its correlations count the missing entries as 0 (shrinking them towa
 backtest (new or inactive items) takes the variance implied by its base 80% interval at step 1.
 
 Negative demand: reconciled SKU forecasts below 0 are set to 0 and the levels above are summed again
-(coherent, not exactly optimal). Intervals: normal, ``mean +/- z sigma_tilde`` clipped at 0, where
-``sigma_tilde`` is the standard deviation of the reconciled forecast, ``diag(M Sigma_h M')`` with ``M`` the
-reconciliation map and ``Sigma_h`` built from each series' base spread at step h (from its base 80% interval)
-and the shrunk error correlations (as hierarchicalforecast's ``Normality`` intervals).
+(coherent, not exactly optimal). Intervals: normal, ``mean +/- z sigma`` clipped at 0, where ``sigma`` is
+the larger of the series' base spread (from its base 80% interval) and ``sigma_tilde``, the standard deviation
+of the reconciled forecast: ``diag(M Sigma_h M')`` with ``M`` the reconciliation map and ``Sigma_h`` built from
+the base spreads at step h and the shrunk error correlations (as hierarchicalforecast's ``Normality``
+intervals). ``sigma_tilde`` alone is too narrow: on the development sets of benchmarks/reconcile_eval.py its 80%
+intervals covered 63-67% at the family and total levels of the Superstore export; with the base spread as a
+floor, 82-89%. (Shifting the base intervals by the reconciliation's change of the mean was worse: 53% at the
+product level there.)
 """
 
 from __future__ import annotations
@@ -429,6 +433,8 @@ def reconcile_forecasts(
     w_cov = None if cov is None else scale_aggregates(cov, h, aggregate_scale)
     mean = reconcile(mats["mean"], h, used, w_cov)
     sd = reconciled_std(sig, h, used, w_cov)
+    # never narrower than the series' own base interval (coverage on the development sets: see the docstring)
+    sd = np.where(missing[:, None], sd, np.maximum(sd, sig))
     out = pd.DataFrame(
         {
             "unique_id": np.repeat(np.asarray(ids, dtype=object), H),

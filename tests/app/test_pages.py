@@ -246,6 +246,16 @@ def test_workbench_shows_the_run_and_saves_an_override(forecast_db):
     assert (history["new_qty"] > history["base_qty"]).all()  # +20%
 
 
+def test_workbench_family_and_total_views_show_reconciled_and_direct(forecast_db):
+    at = run_page("pages/demand_workbench.py")
+    for level in ("family", "total"):
+        at.radio(key="wb_level").set_value(level)
+        at.run()
+        assert not at.exception
+        assert any("reconciled so that they add up" in c.value for c in at.caption)
+        assert any("chosen model" in m.value for m in at.markdown)  # the family's / total's own model
+
+
 def test_fva_view_shows_an_override_reason(app_db):
     from datetime import date
 

@@ -175,6 +175,10 @@ def test_reconcile_forecasts_frames():
     assert wide.loc[2, "total"] > wide.loc[1, "total"] + 10  # the peak survives the reconciliation
     assert (out["lo95"] <= out["lo80"]).all() and (out["lo80"] <= out["mean"]).all()
     assert (out["mean"] <= out["hi80"]).all() and (out["hi80"] <= out["hi95"]).all()
+    # never narrower than the base interval: base 80% half-width = 0.2 m (lo80 = 0.8 m, hi80 = 1.2 m)
+    half = (out["hi80"] - out["mean"]).to_numpy()
+    base_half = 0.2 * base.set_index(["unique_id", "step"]).loc[list(zip(out["unique_id"], out["step"])), "mean"]
+    assert (half >= base_half.to_numpy() - 1e-9).all()
     # without residuals the variance-based methods fall back to structural weights, and say so
     _, info2 = rc.reconcile_forecasts(base, h, None)
     assert info2["method"] == "wls_struct" and info2["notes"]
