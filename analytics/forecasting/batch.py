@@ -148,6 +148,56 @@ def _lower_priority() -> None:
         os.nice(int(os.environ.get("SOP_FORECAST_NICE", "10")))
 
 
+def _import_probe():
+    """A function the workers run to say whether they can import this package (defined inside a function, so
+    cloudpickle sends it by value: a worker without ``analytics`` can still run it)."""
+
+    def probe() -> bool:
+        import importlib
+
+        try:
+            importlib.import_module("analytics.forecasting.auto")
+        except ImportError:
+            return False
+        return True
+
+    return probe
+
+
+def package_zip(folder: str | Path) -> Path:
+    """The ``analytics`` package's source as ``folder/analytics.zip`` (importable from a zip: pure Python)."""
+    import zipfile
+
+    root = Path(__file__).resolve().parents[1]  # .../analytics
+    out = Path(folder) / "analytics.zip"
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for f in sorted(root.rglob("*.py")):
+            z.write(f, Path("analytics") / f.relative_to(root))
+    return out
+
+
+def ship_code(client) -> str:
+    """Make ``analytics`` importable on every worker of a Dask cluster: the workers that cannot import it get
+    this machine's copy (``client.upload_file`` of the package as a zip). Returns which workers were sent it
+    ('' when all had it). The workers still need the libraries of requirements.txt (numpy, pandas, scipy,
+    statsmodels) in the same versions; a worker that still cannot import it is a clear error, not a failed run."""
+    import tempfile
+
+    probe = _import_probe()
+    lacking = sorted(addr for addr, ok in client.run(probe).items() if not ok)
+    if not lacking:
+        return ""
+    with tempfile.TemporaryDirectory() as tmp:
+        client.upload_file(str(package_zip(tmp)))
+    still = sorted(addr for addr, ok in client.run(probe).items() if not ok)
+    if still:
+        raise RuntimeError(
+            f"Dask workers {', '.join(still)} cannot import analytics even after it was sent to them: install the "
+            "libraries of requirements.txt on the workers (same versions), or the project itself."
+        )
+    return f"{len(lacking)} worker(s)"
+
+
 @contextlib.contextmanager
 def make_executor(workers: int | None = None, dask_address: str | None = None) -> Iterator[tuple[cf.Executor, str]]:
     """A process pool on this machine, or the executor of a Dask cluster at ``dask_address``."""
@@ -156,7 +206,9 @@ def make_executor(workers: int | None = None, dask_address: str | None = None) -
 
         client = Client(dask_address)
         try:
-            yield client.get_executor(), f"dask {dask_address} ({len(client.scheduler_info()['workers'])} workers)"
+            shipped = ship_code(client)
+            label = f"dask {dask_address} ({len(client.scheduler_info()['workers'])} workers)"
+            yield client.get_executor(), label + (f"; analytics sent to {shipped}" if shipped else "")
         finally:
             client.close()
     else:
