@@ -235,7 +235,9 @@ COLUMNS: dict[str, Column] = {
     "pct": C("Change", PERCENT),
     "margin_pct": C("Margin", PERCENT),
     # money
-    "money_impact": C("Money impact", MONEY),
+    "money_impact": C("Money impact", MONEY), "average_inventory_value": C("Average inventory value", MONEY),
+    "max_work_center_utilisation": C("Highest work-center load", PERCENT), "measure": C("Measure"),
+    "months_differing": C("Months that differ", COUNT),
     "revenue": C("Revenue", MONEY),
     "budget": C("Budget", MONEY),
     "total_cost": C("Total cost", MONEY),
@@ -461,6 +463,37 @@ def row_kinds(df: pd.DataFrame) -> dict[str, list[str]]:
             delta = col in KPI_DELTA_COLUMNS
             out[col] = [(PTS if delta and sp.unit == "rate" else kpi_kind(sp)) if sp else DECIMAL for sp in specs]
     return out
+
+
+COMPARISON_KINDS = {"money": MONEY, "units": UNITS, "share": PERCENT, "hours": HOURS, "months": COUNT}
+
+
+def comparison_text(comp: pd.DataFrame, recommended=()) -> pd.DataFrame:
+    """Scenarios side by side (``planning.scenarios.compare_scenarios``: one row per KPI, a column per scenario
+    and '<name> delta' columns) as people read it: 'KPI' then one text column per scenario, each value formatted
+    in its row's unit (rows mix money, units and shares), deltas signed ('+2.5 pts' for shares), the
+    recommended scenario marked ★."""
+    if comp is None or comp.empty:
+        return pd.DataFrame()
+    value_cols = [c for c in comp.columns if c not in ("kpi", "label", "unit", "higher_is_better")]
+    rows = []
+    for rec in comp.to_dict("records"):
+        kind = COMPARISON_KINDS.get(rec["unit"], DECIMAL)
+        row = {"KPI": rec["label"] + (" (h)" if kind == HOURS else "")}
+        for c in value_cols:
+            name = str(c)
+            if name.endswith(" delta"):
+                scenario = name[: -len(" delta")]
+                v = rec[c]
+                text = format_value(v, PTS if kind == PERCENT else kind)
+                if kind != PERCENT and not _missing(v) and round(float(v), 1 if kind == HOURS else 0) > 0:
+                    text = "+" + text
+                row[f"{scenario}: change"] = text
+            else:
+                header = "Baseline" if name == "baseline" else name
+                row[header + (" ★ recommended" if name in set(recommended) else "")] = format_value(rec[c], kind)
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def _missing(v) -> bool:

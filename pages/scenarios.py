@@ -3,11 +3,13 @@ compare two to four side by side against the baseline plan; mark one as recommen
 
 import streamlit as st
 
-from analytics import planning
+from analytics import planning, presentation
+from analytics.presentation import UNITS, Column
 from analytics.planning import scenarios as sc
 from ui import auth, common
 from ui import scenarios as views
 from ui.scenarios import scenario_form
+from ui.tables import show_table
 
 filters = common.page_setup("Scenarios")
 if filters is not None:
@@ -36,19 +38,20 @@ if filters is not None:
         st.info("No scenario saved yet: build one above. The comparison always includes the baseline plan.")
         st.stop()
     recommended = common.cached_read(v, "analytics.planning.scenarios:recommended_scenario")
-    st.dataframe(common.tidy(saved, 3), hide_index=True, width="stretch")
+    show_table(saved, {"name": "Scenario", "units_short": "Units short"})
     names = saved["name"].tolist()
     chosen = st.multiselect("Compare (up to 4) against the baseline", names, default=names[:2],
                             max_selections=4, key="sc_compare")
     if chosen:
         with st.spinner("Comparing…"):
             table = views.comparison(v, tuple(chosen))
-        st.dataframe(common.tidy(table, 3), hide_index=True, width="stretch")
+        show_table(presentation.comparison_text(table, [recommended] if recommended else []))
         common.downloads("scenario_comparison", table, key="sc_cmp")
         for name in chosen:
             diff = views.month_diff(v, as_of, name)
             with st.expander(f"Where '{common.escape(name)}' differs from the baseline ({len(diff)} family-months)"):
-                st.dataframe(common.tidy(diff), hide_index=True, width="stretch")
+                show_table(diff, {"baseline": Column("Baseline", UNITS), "scenario": Column(name, UNITS),
+                                  "delta": Column("Change", UNITS), "measure": "Measure"})
     c1, c2 = st.columns([2, 1])
     pick = c1.selectbox("Recommended for the summit", names, index=names.index(recommended) if recommended in names else 0,
                         key="sc_recommend")

@@ -19,6 +19,10 @@ def _month(v):
     return None if v in (None, "") or v != v else str(v)
 
 
+def _MONTH(label: str):  # noqa: N802 - a column kind, like st.column_config's
+    return st.column_config.TextColumn(label, help="YYYY-MM; empty = the whole horizon")
+
+
 def scenario_form(options: dict[str, list[str]], disabled: bool = False) -> sc.Scenario | None:
     """Draw the builder; on submit return the Scenario (ValueError messages are shown, not raised)."""
     with st.form("sc_form"):
@@ -30,16 +34,22 @@ def scenario_form(options: dict[str, list[str]], disabled: bool = False) -> sc.S
         demand = st.data_editor(pd.DataFrame({"family": pd.Series(dtype=str), "from": pd.Series(dtype=str),
                                               "to": pd.Series(dtype=str), "percent": pd.Series(dtype=float)}),
                                 num_rows="dynamic", width="stretch", key="sc_demand", column_config={
-                                    "family": st.column_config.SelectboxColumn(options=["(all)", *options["families"]])})
+                                    "family": st.column_config.SelectboxColumn("Family", options=["(all)", *options["families"]]),
+                                    "from": _MONTH("From"), "to": _MONTH("To"),
+                                    "percent": st.column_config.NumberColumn("Change (%)", format="%+.1f%%", step=0.1)})
         st.markdown("**Promotions** (extra units on a SKU or family in a month)")
         promos = st.data_editor(pd.DataFrame({"sku or family": pd.Series(dtype=str), "month": pd.Series(dtype=str),
                                               "extra units": pd.Series(dtype=float)}),
-                                num_rows="dynamic", width="stretch", key="sc_promos")
+                                num_rows="dynamic", width="stretch", key="sc_promos", column_config={
+                                    "sku or family": st.column_config.TextColumn("SKU or family"), "month": _MONTH("Month"),
+                                    "extra units": st.column_config.NumberColumn("Extra units", format="localized", step=1)})
         st.markdown("**Capacity changes** (hours per month, e.g. +160 = a shift added, −160 = a shift lost)")
         cap = st.data_editor(pd.DataFrame({"work center": pd.Series(dtype=str), "from": pd.Series(dtype=str),
                                            "to": pd.Series(dtype=str), "hours per month": pd.Series(dtype=float)}),
                              num_rows="dynamic", width="stretch", key="sc_cap", column_config={
-                                 "work center": st.column_config.SelectboxColumn(options=options["work_centers"])})
+                                 "work center": st.column_config.SelectboxColumn("Work center", options=options["work_centers"]),
+                                 "from": _MONTH("From"), "to": _MONTH("To"),
+                                 "hours per month": st.column_config.NumberColumn("Hours per month", format="%+.0f", step=1)})
         lost = st.multiselect("Lost customers (their backlog and share of the forecast go)", options["customers"])
         c1, c2, c3, c4 = st.columns(4)
         svc = {k: c.number_input(f"Service level class {k} (%)", 50.0, 99.9, d, 0.5)

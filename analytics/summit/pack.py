@@ -178,24 +178,11 @@ def _scorecard_cell(rec: dict, col: str, kind: str) -> tuple[str, str]:
     return fmt(rec[col], kind), ""
 
 
-COMPARISON_KINDS = {"money": pr.MONEY, "units": pr.UNITS, "share": pr.PERCENT, "hours": pr.HOURS, "months": pr.COUNT}
-
-
 def comparison_frame(s: Summit) -> pd.DataFrame:
-    """The scenarios side by side as people read them: one row per KPI ('KPI' column), one text column per
-    scenario (the recommended one marked ★), each value formatted in its KPI's unit (rows mix money and %)."""
-    comp = s.scenario_comparison
-    if comp is None or comp.empty:
-        return pd.DataFrame()
+    """The scenarios side by side as people read them (``presentation.comparison_text``), the recommended one
+    marked ★."""
     recommended = set(s.scenarios.loc[s.scenarios["recommended"].astype(bool), "name"]) if len(s.scenarios) else set()
-    value_cols = [c for c in comp.columns if c not in ("kpi", "label", "unit", "higher_is_better")]
-    rows = []
-    for rec in comp.to_dict("records"):
-        kind = COMPARISON_KINDS.get(rec["unit"], pr.DECIMAL)
-        label = rec["label"] + (" (h)" if kind == pr.HOURS else "")
-        rows.append({"KPI": label} | {f"{c} ★ recommended" if c in recommended else str(c): pr.format_value(rec[c], kind)
-                                      for c in value_cols})
-    return pd.DataFrame(rows)
+    return pr.comparison_text(s.scenario_comparison, recommended)
 
 
 def _comparison_html(s: Summit) -> str:

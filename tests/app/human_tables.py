@@ -18,8 +18,9 @@ def table_problems(at: AppTest) -> list[str]:
         df = el.value
         cfg = json.loads(el.proto.columns or "{}")
         for col in df.columns:
-            if isinstance(col, str) and presentation.is_machine_name(col):
-                problems.append(f"dataframe {i}: machine header {col!r}")
+            shown = cfg.get(str(col), {}).get("label") or col  # the header a person sees
+            if isinstance(shown, str) and presentation.is_machine_name(shown):
+                problems.append(f"dataframe {i}: machine header {shown!r}")
             if pd.api.types.is_float_dtype(df[col]) and not (cfg.get(str(col), {}).get("type_config") or {}).get(
                 "format"
             ):

@@ -141,3 +141,18 @@ def test_supply_review_tables(app_db):
     at.session_state["sr_tab"] = "Capacity"
     at.run()
     assert_human_tables(at)
+
+
+def test_scenario_tables(app_db):
+    at = run_page("pages/scenarios.py")
+    next(t for t in at.text_input if t.label == "Scenario name").set_value("Costly stock")
+    next(n for n in at.number_input if n.label == "Holding, % of cost per month").set_value(4.0)
+    next(b for b in at.button if b.label == "Run and save scenario").click()
+    at.run()
+    at.multiselect(key="sc_compare").set_value(["Costly stock"])
+    at.run()
+    assert not at.exception
+    assert_human_tables(at, at_least=5)  # three builder tables, the saved list, the comparison (and diffs)
+    comp = next(d.value for d in at.dataframe if "Costly stock" in d.value.columns)
+    fill = comp.set_index("KPI").loc["Service level (fill rate)"]
+    assert fill["Baseline"].endswith("%") and fill["Costly stock: change"].endswith("pts")

@@ -164,7 +164,7 @@ def test_scenarios_save_two_and_compare(app_db):
     at.run()
     # Both are compared side by side against the baseline: one row per KPI, a column per scenario.
     table = next(d.value for d in at.dataframe if "Costly stock" in d.value.columns)
-    assert {"baseline", "Costly stock", "Better service"} <= set(table.columns)
+    assert {"Baseline", "Costly stock", "Better service"} <= set(table.columns)
     _submit(at, "Mark as recommended")
     assert any("is the recommended scenario" in s.value for s in at.success)
 
