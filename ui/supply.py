@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analytics import charts, planning
+from analytics import presentation as pr
 from analytics.filters import Filters
 from ui import common, tables
 
@@ -73,7 +74,11 @@ def plan_view(data_version: tuple, as_of: date, horizon: int, policy: planning.P
     lines = filtered_lines(plan(data_version, as_of, horizon, policy, strategy, settings), filters)
     part = lines if name == ALL else lines[lines[level] == name]
     monthly = part.groupby("period", as_index=False)[PLAN_COLUMNS].sum()
-    return PlanView(part, tables.prepare(part),
+    # Cover as text: "no demand" where there is none (a number there would be stock / a few thousandths)
+    shown = part.assign(days_of_supply=planning.days_of_supply_text(part["days_of_supply"]))
+    cover = {"days_of_supply": pr.Column("Cover", pr.TEXT, unit="days", help="Days of supply: month-end stock / "
+                                         "next month's demand per day; 'no demand' below 0.5 units a month")}
+    return PlanView(part, tables.prepare(shown, cover),
                     charts.supply_plan_figure(monthly, f"{strategy.capitalize()} plan: {name}"))
 
 

@@ -29,6 +29,7 @@ from analytics.planning.plans import (
     Plan,
     PlanSettings,
     chase_plan,
+    days_of_supply_text,
     evaluate_plan,
     level_plan,
     make_plan,
@@ -42,8 +43,8 @@ from analytics.planning.store import export_plan_csv, export_plan_excel, list_pl
 
 __all__ = [
     "Plan", "PlanInputs", "PlanSettings", "PlanningError", "PolicySettings", "abc_xyz", "available_to_promise",
-    "capacity_fixes", "capacity_load", "capacity_unavailable", "chase_plan", "cumulative_atp", "evaluate_plan", "export_plan_csv",
-    "export_plan_excel", "level_plan", "list_plans", "load_plan", "make_plan", "optimised_plan",
+    "capacity_fixes", "capacity_load", "capacity_unavailable", "chase_plan", "cumulative_atp",
+    "days_of_supply_text", "evaluate_plan", "export_plan_csv", "export_plan_excel", "level_plan", "list_plans", "load_plan", "make_plan", "optimised_plan",
     "plan_inputs", "plan_rollup", "project", "safety_stock", "safety_stock_units", "save_plan", "z_value",
 ]
 from analytics.planning.requests import (  # noqa: E402  (sales -> production requests, the promise answer)

@@ -49,6 +49,10 @@ import pandas as pd
 from analytics.planning.common import PlanningError, as_date, check_non_negative, days_in_month, ts
 from analytics.planning.inputs import PlanInputs
 
+# Next month's demand below this many units (it rounds to 0) counts as no demand: days of supply "no demand"
+# instead of stock divided by a few thousandths of a unit (a sparse SKU's statistical forecast).
+NO_DEMAND_UNITS = 0.5
+
 STRATEGIES = ("chase", "level", "optimised", "manual")
 LINE_COLUMNS = [
     "sku", "family", "work_center", "period", "forecast", "backlog", "demand", "demand_source", "open_receipts",
@@ -124,7 +128,8 @@ class Plan:
         backlog, demand (= forecast + backlog), demand_source, open_receipts, production,
         projected_inventory (month end; negative = backorder), safety_stock, shortfall
         (= max(0, safety_stock - projected_inventory)), days_of_supply (max(0, projected inventory) / the
-        next month's demand per day; the last month uses its own; NaN without demand), load_hours
+        next month's demand per day; the last month uses its own; NaN without demand, i.e. below
+        NO_DEMAND_UNITS a month: shown as "no demand", see :func:`days_of_supply_text`), load_hours
         (= production x hours_per_unit).
     capacity: grain work_center x month: available_hours (NaN = unconstrained), overtime_allowed_hours,
         load_hours, overtime_hours (planned by the optimiser; else max(0, load - available)), capacity_source.
@@ -302,7 +307,7 @@ def _evaluate(g: _Grid, P: np.ndarray, settings: PlanSettings, strategy: str, ov
     nxt_days = np.array([days_in_month(m) for m in g.months[1:]] + [days_in_month(g.months[-1])], dtype=float)
     daily = nxt / nxt_days[None, :]
     with np.errstate(divide="ignore", invalid="ignore"):
-        dos = np.where(daily > 0, on_hand_stock / daily, np.nan)
+        dos = np.where(nxt >= NO_DEMAND_UNITS, on_hand_stock / daily, np.nan)
     p = g.products
     period = np.array([ts(m) for m in g.months], dtype="datetime64[us]")
     lines = pd.DataFrame({
@@ -547,6 +552,12 @@ def make_plan(inputs: PlanInputs, strategy: str, settings: PlanSettings | None =
 # ---------------------------------------------------------------------------- roll-ups
 
 
+def days_of_supply_text(days: pd.Series) -> pd.Series:
+    """Days of supply for people: '12.5', or 'no demand' where there is none (NaN), never a number such as
+    6,963,233.4 that a demand of a few thousandths of a unit would give."""
+    return days.map(lambda v: "no demand" if pd.isna(v) else f"{v:,.1f}")
+
+
 def plan_rollup(plan: Plan, by: str = "family") -> pd.DataFrame:
     """The plan summed per family or work center and month.
 
@@ -564,5 +575,5 @@ def plan_rollup(plan: Plan, by: str = "family") -> pd.DataFrame:
     nxt = g.groupby(by)["demand"].shift(-1).fillna(g["demand"])
     nxt_period = g.groupby(by)["period"].shift(-1).fillna(g["period"])
     daily = nxt / nxt_period.dt.days_in_month
-    g["days_of_supply"] = (g["projected_inventory"].clip(lower=0) / daily.where(daily > 0))
+    g["days_of_supply"] = (g["projected_inventory"].clip(lower=0) / daily.where(nxt >= NO_DEMAND_UNITS))
     return g

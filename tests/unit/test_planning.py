@@ -441,3 +441,19 @@ def test_save_list_load_and_export(tiny_db):
     csv = pl.export_plan_csv(back).decode("utf-8-sig")
     assert csv.splitlines()[0].startswith("sku,family,work_center,period,forecast,backlog,demand")
     assert math.isclose(len(csv.splitlines()) - 1, len(plan.lines))
+
+
+def test_days_of_supply_without_demand_reads_no_demand():
+    # B: 50 on hand; forecast 0.002, 0.001, 0 a month (a sparse SKU's statistical forecast): below 0.5 units a
+    # month is no demand, so no days of supply (50 / (0.001 / 28) would be 1,400,000 days).
+    # A: demand 8, 6, 12 as in test_chase_plan -> Jan 5 / (6 / 28) = 23.3.
+    inputs = make_inputs(
+        [product("A", 10, 20, 0.5, on_hand=10, ss=5), product("B", 5, 8, 1.0, on_hand=50)],
+        {"A": ([5, 6, 12], [3, 0, 0]), "B": ([0.002, 0.001, 0], [0, 0, 0])},
+        {"W1": [100, 100, 100]}, receipts={"A": [0, 4, 0]},
+    )
+    plan = pl.chase_plan(inputs, pl.PlanSettings())
+    assert all(np.isnan(sku_col(plan, "B", "days_of_supply")))
+    assert pl.days_of_supply_text(plan.lines["days_of_supply"]).tolist()[:4] == ["23.3", "12.9", "12.9", "no demand"]
+    roll = pl.plan_rollup(plan, "family")  # F1 = A + B: demand is A's, so a number
+    assert roll["days_of_supply"].notna().all()
