@@ -4,8 +4,8 @@ compare two to four side by side against the baseline plan; mark one as recommen
 import streamlit as st
 
 from analytics import planning, presentation
-from analytics.presentation import UNITS, Column
 from analytics.planning import scenarios as sc
+from analytics.presentation import UNITS, Column
 from ui import auth, common
 from ui import scenarios as views
 from ui.scenarios import scenario_form
