@@ -280,7 +280,10 @@ COLUMNS: dict[str, Column] = {
     "after": C("After (units)", UNITS),
     "new": C("New (units)", UNITS),
     "old": C("Old (units)", UNITS),
-    "atp": C("Available to promise", UNITS),
+    "atp": C(
+        "Available to promise", UNITS, help="What can still be promised in this month without breaking a later "
+        "commitment: the lowest cumulative net from this month on, never below 0 (0 when a later month needs "
+        "this month's stock)"),
     "cumulative_atp": C("Cumulative ATP", UNITS),
     "on_hand": C("On hand", UNITS),
     "ordered": C("Ordered units", UNITS),
@@ -355,6 +358,10 @@ COLUMNS: dict[str, Column] = {
     "answer_note": C("Answer"), "answered_by": C("Answered by"), "answered_at": C("Answered (UTC)", DATETIME),
     "proposed_date": C("Proposed date", DATE), "proposed_qty": C("Proposed units", UNITS),
     "hours_to_answer": C("Time to answer", HOURS), "available": C("Available (units)", UNITS),
+    "committed": C("Committed (units)", UNITS, help="Orders already promised from this month's supply"),
+    "cumulative_net": C("Cumulative net (units)", UNITS,
+                        help="Supply minus commitments, added up month by month from now"),
+    "option": C("Option"), "spare_hours": C("Spare", HOURS), "flexibility": C("Flexibility"),
     "cumulative": C("Cumulative (units)", UNITS), "net": C("Net (units)", UNITS),
     # summit
     "summit_title": C("Summit"), "source_exception": C("From exception"), "updated_by": C("Updated by"),

@@ -9,6 +9,7 @@ import streamlit as st
 from analytics import planning
 from analytics.planning import requests as rq
 from ui import auth, common, supply
+from ui.tables import show_table
 
 filters = common.page_setup("Can we promise it?")
 if filters is not None:
@@ -38,8 +39,8 @@ if filters is not None:
         m[3].metric("Margin after expediting", f"{answer['margin_after_expediting']:,.0f}")
         if answer["profitable_only_if_production_absorbs_expediting"]:
             st.error("This order looks profitable only because production absorbs the expediting cost.")
-        st.dataframe(common.tidy(answer["atp_by_month"]), hide_index=True, width="stretch")
-        st.dataframe(common.tidy(pd.DataFrame(answer["ctp_options"])), hide_index=True, width="stretch")
+        show_table(answer["atp_by_month"])
+        show_table(pd.DataFrame(answer["ctp_options"]), {"units": "Units", "cost": "Cost"})
         with st.form("pr_request"):
             st.markdown("**Send a request to production**: what the customer asked for and what they could live with")
             c1, c2, c3 = st.columns(3)
@@ -69,7 +70,7 @@ if filters is not None:
         st.caption(f"Median time to answer: {stats['median_hours_to_answer']:.1f} h "
                    f"(mean {stats['mean_hours_to_answer']:.1f} h)")
     requests = rq.list_requests(common.con())
-    st.dataframe(common.tidy(requests), hide_index=True, width="stretch")
+    show_table(requests, {"quantity": "Units asked", "status": "Status"})
     open_ids = requests.loc[requests["status"] == "open", "request_id"].tolist()
     if open_ids:
         with st.form("pr_answer"):

@@ -156,3 +156,20 @@ def test_scenario_tables(app_db):
     comp = next(d.value for d in at.dataframe if "Costly stock" in d.value.columns)
     fill = comp.set_index("KPI").loc["Service level (fill rate)"]
     assert fill["Baseline"].endswith("%") and fill["Costly stock: change"].endswith("pts")
+
+
+def test_promise_tables(app_db):
+    at = run_page("pages/promise.py")
+    at.selectbox(key="pr_sku").set_value("A")
+    at.number_input(key="pr_qty").set_value(5.0)
+    next(b for b in at.button if b.label == "Check").click()
+    at.run()
+    at.text_input(key="pr_who").set_value("Sam Sales")
+    next(b for b in at.button if b.label == "Send to production").click()
+    at.run()
+    at.run()
+    assert not at.exception
+    assert_human_tables(at, at_least=3)  # ATP by month, CTP options, the requests
+    atp = next(d for d in at.dataframe if "Available to promise" in d.value.columns)
+    cfg = __import__("json").loads(atp.proto.columns)
+    assert "help" in cfg["Available to promise"]  # why ATP can be 0 next to a positive cumulative net
