@@ -5,7 +5,9 @@ import pandas as pd
 import streamlit as st
 
 from analytics import access, backup, db
+from analytics.presentation import DATETIME, DECIMAL, Column
 from ui import auth, common
+from ui.tables import show_table
 
 common.entry_guard()
 st.title("Audit log & backups")
@@ -37,8 +39,7 @@ with log_tab:
         st.caption(f"{len(shown):,} of {len(log):,} writes, newest first. Before/after values are kept where they "
                    f"are small (up to {access.AUDIT_VALUE_LIMIT:,} characters each). Every row was written in the "
                    "same transaction as the change it describes.")
-        st.dataframe(shown, hide_index=True, width="stretch", column_config={
-            "logged_at": st.column_config.DatetimeColumn("when (UTC)", format="YYYY-MM-DD HH:mm:ss")})
+        show_table(shown, {"target": "Target"})
         common.downloads("audit_log", shown, key="ad_log")
 
 with backup_tab:
@@ -50,9 +51,9 @@ with backup_tab:
     if not found:
         st.info("No backup yet: the first import or forecast run makes one.")
     else:
-        st.dataframe(pd.DataFrame([{"backup": b.path.name, "taken (UTC)": b.taken_at.strftime("%Y-%m-%d %H:%M:%S"),
-                                    "before": b.reason, "MB": round(b.size_mb, 1)} for b in found]),
-                     hide_index=True, width="stretch")
+        show_table(pd.DataFrame([{"backup": b.path.name, "taken": b.taken_at, "before": b.reason, "MB": b.size_mb}
+                                 for b in found]), {"backup": "Backup", "taken": Column("Taken (UTC)", DATETIME),
+                                                    "before": "Before", "MB": Column("Size", DECIMAL, unit="MB")})
         with st.form("ad_restore"):
             name = st.selectbox("Backup to restore", [b.path.name for b in found], key="ad_backup")
             sure = st.checkbox("I understand that every change since this backup is undone (the audit log stays).",
@@ -72,8 +73,8 @@ with backup_tab:
     st.caption("Command line: `python -m analytics backup list` · `backup take` · `backup restore NAME`.")
 
 with roles_tab:
-    st.dataframe(pd.DataFrame([{"action": what, "least role": need, "audit name": key}
-                               for key, (need, what) in access.ACTIONS.items()]), hide_index=True, width="stretch")
+    show_table(pd.DataFrame([{"action": what, "least role": need, "audit name": key}
+                             for key, (need, what) in access.ACTIONS.items()]), {"audit name": "Name in the audit log"})
     try:
         cfg = access.load_config()
     except access.AccessConfigError as e:
@@ -83,9 +84,8 @@ with roles_tab:
         st.info("No access file: the dashboard runs without sign-in and only on this machine (localhost). To serve it "
                 "on the network, add users: `python -m analytics users add NAME --role admin`.")
     else:
-        st.dataframe(pd.DataFrame(
+        show_table(pd.DataFrame(
             [{"user": n, "role": s["role"], "sign-in": "password"} for n, s in sorted(cfg.users.items())]
-            + [{"user": e, "role": r, "sign-in": "single sign-on"} for e, r in sorted(cfg.oidc_roles.items())]),
-            hide_index=True, width="stretch")
+            + [{"user": e, "role": r, "sign-in": "single sign-on"} for e, r in sorted(cfg.oidc_roles.items())]))
         st.caption(f"Access file: `{cfg.path}`. Users are added and removed on the command line "
                    "(`python -m analytics users add|remove|list`); passwords are stored only as argon2id hashes.")

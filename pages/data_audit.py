@@ -4,6 +4,7 @@ import streamlit as st
 
 from analytics import ingest
 from ui import common, importer
+from ui.tables import show_table
 
 
 @st.cache_data(ttl=3600, max_entries=8, show_spinner="Auditing the data…")
@@ -16,7 +17,7 @@ if filters is not None:
     a = audit(common.version())
     st.caption(f"Data version {a['data_version']} · last write {a['updated_at'] or 'unknown'} (UTC)")
     st.subheader("Row counts and date coverage")
-    st.dataframe(a["tables"], hide_index=True, width="stretch")
+    show_table(a["tables"], {"column": "Date column", "min": "First date", "max": "Last date"})
     common.downloads("data_coverage", a["tables"], key="au_tables")
 
     st.subheader("Integrity checks")
@@ -28,13 +29,13 @@ if filters is not None:
         st.error(f"{len(bad)} integrity checks failed: " + ", ".join(bad["check"]))
     checks["status"] = [("✔ ok" if ok else "✘ failed") if must else "ℹ info"
                         for ok, must in zip(checks["ok"], checks["expect_zero"])]
-    st.dataframe(checks[["status", "check", "count"]], hide_index=True, width="stretch")
+    show_table(checks, order=["status", "check", "count"])
 
     rejected = st.session_state.get("last_rejected_import")
     if rejected:
         st.subheader("Problems found in your last rejected import")
         st.caption("Files: " + ", ".join(common.escape(n) for n in rejected["names"]) + " · nothing was written")
-        st.dataframe(importer.problems_frame(rejected["report"].problems), hide_index=True, width="stretch")
+        show_table(importer.problems_frame(rejected["report"].problems))
 
     st.subheader("Import history")
     history = a["imports"]

@@ -5,6 +5,7 @@ import streamlit as st
 from analytics import db, ingest
 from analytics.schema import contract_markdown
 from ui import auth, common, importer
+from ui.tables import show_table
 
 common.entry_guard()
 st.title("Import data")
@@ -59,7 +60,7 @@ if frames and not read_problems:
             st.success("No problems found. " + " ".join(common.escape(n) for n in result.notes))
         else:
             st.error(f"{result.problem_count:,} problems: nothing would be imported.")
-            st.dataframe(importer.problems_frame(result.problems), hide_index=True, width="stretch")
+            show_table(importer.problems_frame(result.problems))
     if not auth.can("import"):
         auth.explain_refusal("import")
     if import_col.button("Validate and import", type="primary", key="im_import", disabled=not auth.can("import")):
@@ -78,7 +79,7 @@ if frames and not read_problems:
         else:
             st.session_state["last_rejected_import"] = {"names": sorted(names.values()), "report": report}
             st.error(f"Not imported: {report.problem_count:,} problems. The database was not changed.")
-            st.dataframe(importer.problems_frame(report.problems), hide_index=True, width="stretch")
+            show_table(importer.problems_frame(report.problems))
             common.downloads("import_problems", importer.problems_frame(report.problems), key="im_prob")
         for note in report.notes:
             st.info(common.escape(note))

@@ -173,3 +173,10 @@ def test_promise_tables(app_db):
     atp = next(d for d in at.dataframe if "Available to promise" in d.value.columns)
     cfg = __import__("json").loads(atp.proto.columns)
     assert "help" in cfg["Available to promise"]  # why ATP can be 0 next to a positive cumulative net
+
+
+@pytest.mark.parametrize("page", ["pages/data_audit.py", "pages/admin.py", "pages/import_data.py"])
+def test_data_audit_admin_and_import_tables(app_db, page):
+    at = run_page(page)
+    assert not at.exception
+    assert_human_tables(at, at_least=1)
