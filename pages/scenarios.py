@@ -24,7 +24,8 @@ if filters is not None:
             try:
                 with st.spinner("Planning the scenario…"):
                     result = sc.run_scenario(con, as_of, 18, scenario)
-                    sc.save_scenario(common.db_path(), scenario, result, user=auth.user())
+                    base = views.baseline(v, as_of, 18, scenario.strategy)  # stored with it: like with like
+                    sc.save_scenario(common.db_path(), scenario, result, baseline=base, user=auth.user())
                 st.success(f"Saved scenario '{common.escape(scenario.name)}' ({result.seconds:.1f} s).")
                 for note in result.adjustments:
                     st.caption(common.escape(note))
@@ -40,12 +41,17 @@ if filters is not None:
     recommended = common.cached_read(v, "analytics.planning.scenarios:recommended_scenario")
     show_table(saved, {"name": "Scenario", "units_short": "Units short"})
     names = saved["name"].tolist()
+    for sentence in views.staleness(v, tuple(names)).values():
+        if sentence:
+            st.warning(common.escape(sentence))
     chosen = st.multiselect("Compare (up to 4) against the baseline", names, default=names[:2],
                             max_selections=4, key="sc_compare")
     if chosen:
         with st.spinner("Comparing…"):
             table = views.comparison(v, tuple(chosen))
         show_table(presentation.comparison_text(table, [recommended] if recommended else []))
+        for note in table.attrs.get("notes", []):
+            st.caption(common.escape(note))
         common.downloads("scenario_comparison", table, key="sc_cmp")
         for name in chosen:
             diff = views.month_diff(v, as_of, name)

@@ -82,9 +82,10 @@ def scenario_form(options: dict[str, list[str]], disabled: bool = False) -> sc.S
 
 
 @st.cache_resource(ttl=3600, max_entries=8, show_spinner=False)
-def baseline(data_version: tuple, as_of) -> sc.ScenarioResult:
-    """The plan with no changes (18 months from ``as_of``), made once per data version and shared: read only."""
-    return sc.run_scenario(common.con(), as_of, 18, None)
+def baseline(data_version: tuple, as_of, horizon: int = 18, strategy: str = "optimised") -> sc.ScenarioResult:
+    """The plan with no changes (``horizon`` months from ``as_of``, the strategy given), made once per data
+    version and shared: read only."""
+    return sc.run_scenario(common.con(), as_of, horizon, sc.Scenario(name="baseline", strategy=strategy))
 
 
 @st.cache_data(ttl=3600, max_entries=32, show_spinner=False)
@@ -93,7 +94,18 @@ def comparison(data_version: tuple, names: tuple[str, ...]) -> pd.DataFrame:
     return sc.compare_scenarios(common.con(), list(names))
 
 
+@st.cache_data(ttl=3600, max_entries=32, show_spinner=False)
+def staleness(data_version: tuple, names: tuple[str, ...]) -> dict[str, str | None]:
+    """:func:`analytics.planning.scenarios.scenario_staleness` of saved scenarios: None = on the current data."""
+    con = common.con()
+    return sc.scenario_staleness(con, [sc.load_scenario(con, n) for n in names])
+
+
 @st.cache_data(ttl=3600, max_entries=64, show_spinner=False)
 def month_diff(data_version: tuple, as_of, name: str) -> pd.DataFrame:
-    """Where a saved scenario differs from :func:`baseline` (grain: family x month)."""
-    return sc.scenario_month_diff(sc.load_scenario(common.con(), name), baseline(data_version, as_of))
+    """Where a saved scenario differs from the plan with no changes made now from the current data with its
+    as-of date, horizon and strategy (grain: family x month). Like with like only when the scenario is on the
+    current data (:func:`staleness`); the page says so otherwise."""
+    saved = sc.load_scenario(common.con(), name)
+    return sc.scenario_month_diff(saved, baseline(data_version, saved.plan.as_of, len(saved.plan.months),
+                                                  saved.scenario.strategy))

@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics import charts, kpis, presentation, summit
-from analytics.summit import figures
+from analytics.summit import content, figures
 from analytics.summit import pack as packs
 from ui import auth
 from ui.common import con, db_path, escape
@@ -149,7 +149,6 @@ def scorecard_tiles(sc: pd.DataFrame) -> None:
 def supply_story(s) -> None:
     """Which plan the supply step shows, and the overload story: the load of demand as it falls due (chase plan)
     against the plan shown, with the overloaded work centers named."""
-    from analytics.summit import content
     from ui.tables import show_table
 
     plan = s.versions.get("plan") or {}
@@ -216,6 +215,9 @@ def step(s, name: str) -> None:
         chart(figures.gap_figure(s.demand_supply_gap))
         chart(figures.budget_figure(s.revenue_vs_budget))
     elif name == "scenarios":
+        for basis in s.scenarios.get("basis", pd.Series(dtype=object)).dropna():
+            if basis != content.CURRENT_BASIS:
+                st.warning(escape(basis))
         table(s.scenarios, packs.SCENARIO_COLUMNS, columns={"name": "Scenario"})
         table(packs.comparison_frame(s), limit=30, formatted=True)
     elif name == "exceptions":

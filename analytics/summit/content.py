@@ -26,7 +26,8 @@ Windows, exactly (M = the summit month, the month under review; as-of = the data
   months ending with M use ordered revenue (by order month), the REVIEW_MONTHS months after the as-of
   month the consensus forecast x unit price.
 * scenarios: ``compare_scenarios`` of the saved scenarios (the recommended one first, then the newest,
-  up to 4), with the list of those shown and the recommended flag.
+  up to 4: each against the baseline stored with it), with the list of those shown, the recommended flag and
+  the basis of each (``scenario_staleness``: computed on the current data, or on which older data).
 
 The summit's plan: the recommended scenario's saved plan, else an optimised plan made now (12 months, the
 default settings; a chase plan when the optimiser cannot plan, noted).
@@ -85,7 +86,8 @@ GAP_COLUMNS = ["family", "period", "demand", "supply", "gap_units", "demand_valu
 BUDGET_COLUMNS = ["family", "month", "basis", "units", "revenue", "budget_units", "budget_revenue", "gap_units",
                   "gap_revenue", "gap_pct"]
 SCENARIO_COLUMNS = ["position", "name", "recommended", "strategy", "author", "created_at", "as_of", "revenue",
-                    "fill_rate", "total_cost", "notes"]
+                    "fill_rate", "total_cost", "notes", "basis"]
+CURRENT_BASIS = "computed on the current data"
 
 
 def month_window(month: date, n: int) -> tuple[date, date]:
@@ -628,7 +630,11 @@ def scenarios_side_by_side(con) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
                      "(the recommended one and the newest).")
     try:
         comparison = compare_scenarios(con, shown["name"].tolist())
+        notes += comparison.attrs.get("notes", [])
+        stale = comparison.attrs.get("stale", {})
     except (PlanningError, ValueError) as e:
-        comparison = pd.DataFrame()
+        comparison, stale = pd.DataFrame(), {}
         notes.append(f"The scenarios could not be compared: {e}")
+    shown["basis"] = shown["name"].map(lambda n: stale.get(n) or CURRENT_BASIS).astype(object)
+    comparison.attrs = {}
     return shown[SCENARIO_COLUMNS], comparison.reset_index(drop=True), notes

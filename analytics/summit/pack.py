@@ -252,7 +252,9 @@ def _sections(s: Summit, figs: _Figures) -> dict[str, str]:
         + "<h3>Revenue against budget</h3>" + figs.html(figures.budget_figure(s.revenue_vs_budget))
         + pivot_html(s.revenue_vs_budget, "family", "month", "gap_revenue", "money", "Revenue - budget",
                      "No budget rows."))
-    out["scenarios"] = (
+    stale = [b for b in s.scenarios.get("basis", pd.Series(dtype=object)).dropna()
+             if b != content.CURRENT_BASIS]
+    out["scenarios"] = "".join(f"<p>{_e(b)}</p>" for b in stale) + (
         table_html(s.scenarios, ["position"] + SCENARIO_COLUMNS + ["author", "notes"], overrides={"name": "Scenario"},
                    empty="No scenario is saved.")
         + _comparison_html(s))

@@ -143,3 +143,32 @@ def test_an_override_on_the_workbench_reaches_plan_promise_and_summit(run_db):
         for m in at.markdown
     ), [m.value for m in at.markdown]
     assert not s.unconstrained_load.empty and not s.unconstrained_load["demand_overloaded"].any()
+
+
+def test_a_stale_scenario_says_so_on_the_page_and_in_the_summit(tiny_db, monkeypatch):
+    """A no-change scenario saved on the Scenarios page compares to 0 difference, also after the data changed;
+    after an override the page and a new summit's scenarios step say it was computed on older data."""
+    from analytics import demand
+
+    monkeypatch.setenv("SOP_DB", str(tiny_db))
+    at = run_page("pages/scenarios.py")
+    next(t for t in at.text_input if t.label == "Scenario name").set_value("No change")
+    _submit(at, "Run and save scenario")
+    assert any("Saved scenario 'No change'" in s.value for s in at.success), [e.value for e in at.error]
+    assert not at.warning  # computed on the current data
+    demand.save_override(tiny_db, "sku", "A", {APRIL: 40}, "units", REASON, "Pat")  # new data, same data day
+    at = run_page("pages/scenarios.py")
+    assert any(
+        "'No change' was computed on older data (as of 2026-03-24)" in w.value.replace("\\", "") for w in at.warning
+    ), [w.value for w in at.warning]
+    at = run_page("pages/summit.py")
+    _submit(at, "Freeze the data and start")
+    con = db.open_reader(tiny_db)
+    s = summit.load_summit(con, at.session_state["sm_id"])
+    con.close()
+    comp = s.scenario_comparison.set_index("kpi")
+    assert (comp.loc[["revenue", "fill_rate", "total_cost", "months_differing"], "No change delta"] == 0).all()
+    assert s.scenarios["basis"].iloc[0].startswith("'No change' was computed on older data")
+    while not at.header[0].value.startswith("7."):  # the scenarios step warns
+        _submit(at, "Next ▶")
+    assert any("computed on older data" in w.value for w in at.warning)

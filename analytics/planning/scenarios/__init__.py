@@ -41,14 +41,20 @@ plan itself is stored as a plan version named "Scenario: <name>" in the plan tab
 same db.writer transaction. Exactly one saved scenario can be the recommended one (for the S&OP summit).
 
 Modules, one job each: ``definitions`` (Scenario and its changes, ScenarioResult), ``apply`` (the what-if on
-the plan inputs), ``run`` (plan and KPIs), ``store`` (save, list, load, recommend), ``compare`` (against the
-baseline). Every public name is importable from this package, as before the split.
+the plan inputs), ``run`` (plan and KPIs, the baseline of a result, the inputs' fingerprint), ``store`` (save,
+list, load, recommend), ``diff`` (family-months that differ), ``compare`` (against each scenario's own
+baseline; is a saved scenario on the current data).
+
+Like with like: a saved scenario keeps its baseline (the KPIs of the plan with no changes made from the same
+inputs, settings and strategy) and its basis (as-of date, horizon, a fingerprint of the plan inputs), so a
+comparison never sets a result against a baseline made from other data, a scenario that changes nothing
+differs by 0, and a scenario computed on older data than the current says so (``scenario_staleness``). Every public name is importable from this package, as before the split.
 """
 
 from __future__ import annotations
 
 from analytics.planning.scenarios.apply import apply_scenario
-from analytics.planning.scenarios.compare import compare_scenarios, scenario_month_diff
+from analytics.planning.scenarios.compare import compare_scenarios, scenario_staleness
 from analytics.planning.scenarios.definitions import (
     DIFF_COLUMNS,
     KPI_SPECS,
@@ -64,7 +70,8 @@ from analytics.planning.scenarios.definitions import (
     Scenario,
     ScenarioResult,
 )
-from analytics.planning.scenarios.run import run_scenario, scenario_kpis
+from analytics.planning.scenarios.diff import scenario_month_diff
+from analytics.planning.scenarios.run import baseline_of, inputs_fingerprint, run_scenario, scenario_kpis
 from analytics.planning.scenarios.store import (
     list_scenarios,
     load_scenario,
@@ -78,4 +85,5 @@ __all__ = [
     "SCENARIO_STRATEGIES", "SETTINGS_FIELDS", "CapacityChange", "DemandChange", "Promotion", "Scenario",
     "ScenarioResult", "apply_scenario", "compare_scenarios", "list_scenarios", "load_scenario", "mark_recommended",
     "recommended_scenario", "run_scenario", "save_scenario", "scenario_kpis", "scenario_month_diff",
+    "baseline_of", "inputs_fingerprint", "scenario_staleness",
 ]

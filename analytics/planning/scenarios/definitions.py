@@ -307,7 +307,11 @@ class Scenario:
 @dataclass(eq=False)
 class ScenarioResult:
     """A scenario's plan and KPIs. ``adjustments``: what was changed, in words. ``inputs``: the changed
-    plan inputs; ``base_inputs`` / ``base_settings``: what it was changed from (None for a loaded one)."""
+    plan inputs; ``base_inputs`` / ``base_settings``: what it was changed from (None for a loaded one).
+    ``baseline_kpis``: the KPIs of the plan with no changes made from the same base inputs, settings and
+    strategy (stored with a saved scenario, so it is compared like with like); ``basis``: what it was computed
+    on (as_of, horizon, inputs_fingerprint, months_differing); both None for a scenario saved before they
+    were kept."""
 
     scenario: Scenario
     plan: Plan
@@ -319,4 +323,6 @@ class ScenarioResult:
     seconds: float = 0.0
     scenario_id: int | None = None
     recommended: bool = False
+    baseline_kpis: dict | None = None
+    basis: dict | None = None
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 
 import duckdb
@@ -101,3 +102,37 @@ def run_scenario(con: duckdb.DuckDBPyConnection | None, as_of=None, horizon: int
                           inputs=changed, base_inputs=inputs, base_settings=base_settings,
                           seconds=time.perf_counter() - started)
 
+
+
+def inputs_fingerprint(inputs: PlanInputs) -> str:
+    """A short hash of what a plan is made from (as-of, months, and per SKU / work center and month: forecast,
+    backlog, on hand, safety stock, costs, open receipts, available hours, values rounded to 6 decimals). Equal
+    fingerprints: the same inputs, so plans made from them compare like with like."""
+    h = hashlib.sha256(f"{inputs.as_of}|{','.join(map(str, inputs.months))}".encode())
+    parts = (
+        (inputs.products, ["sku", "work_center", "unit_cost", "unit_price", "hours_per_unit", "on_hand",
+                           "safety_stock"]),
+        (inputs.demand, ["sku", "period", "forecast", "backlog"]),
+        (inputs.receipts, ["sku", "period", "open_receipts"]),
+        (inputs.capacity, ["work_center", "period", "available_hours"]),
+    )
+    for frame, cols in parts:
+        part = frame[[c for c in cols if c in frame.columns]].sort_values(
+            [c for c in cols[:2] if c in frame.columns]).reset_index(drop=True)
+        for c in part.columns:
+            if pd.api.types.is_float_dtype(part[c]):
+                part[c] = part[c].round(6)
+        h.update(pd.util.hash_pandas_object(part, index=False).to_numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def baseline_of(result: ScenarioResult) -> ScenarioResult:
+    """The plan with no changes made from the same base inputs, base settings and strategy as ``result`` (the
+    result itself when its scenario changes nothing). ValueError for a result without base inputs (a loaded
+    one)."""
+    if result.scenario.is_baseline:
+        return result
+    if result.base_inputs is None:
+        raise ValueError(f"Scenario {result.scenario.name!r} carries no base inputs: run it again.")
+    return run_scenario(None, scenario=Scenario(name="baseline", strategy=result.scenario.strategy),
+                        inputs=result.base_inputs, settings=result.base_settings)

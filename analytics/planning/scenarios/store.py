@@ -20,17 +20,26 @@ from analytics.planning.scenarios.definitions import (
     ScenarioResult,
     _text,
 )
+from analytics.planning.scenarios.diff import scenario_month_diff
+from analytics.planning.scenarios.run import baseline_of, inputs_fingerprint
 from analytics.planning.store import _insert, load_plan
 
 # ---------------------------------------------------------------------------- saved scenarios
 
 
 @access.requires("scenario")
-def save_scenario(db_path, scenario: Scenario, result: ScenarioResult, replace: bool = False) -> int:
+def save_scenario(db_path, scenario: Scenario, result: ScenarioResult, replace: bool = False,
+                  baseline: ScenarioResult | None = None) -> int:
     """Store the scenario, its KPIs, adjustment notes and plan; returns its scenario_id. One db.writer
     transaction. The plan goes to the plan tables as the next version of "Scenario: <name>". A name that
     is already saved raises ValueError unless ``replace`` (the old row goes, and with it its recommended
-    flag: a changed scenario must be recommended again)."""
+    flag: a changed scenario must be recommended again).
+
+    Its baseline is stored with it (like with like): the KPIs of the plan with no changes made from the same
+    base inputs, settings and strategy (``run.baseline_of``; ``baseline``: such a result already made, used
+    when its inputs' fingerprint, settings and strategy match), and its basis: as_of, horizon, the inputs'
+    fingerprint and the number of months that differ from that baseline. Both go in ``kpis_json`` under
+    the keys "baseline" and "basis"."""
     if not isinstance(scenario, Scenario):
         raise ValueError("save_scenario needs a Scenario.")
     if result.scenario != scenario:
@@ -40,6 +49,18 @@ def save_scenario(db_path, scenario: Scenario, result: ScenarioResult, replace: 
     if not path.exists():
         raise db.DatabaseError(f"No database at {path}: build the demo or import data first.")
     plan = result.plan
+    stored_kpis = dict(result.kpis)
+    if result.base_inputs is not None:
+        fingerprint = inputs_fingerprint(result.base_inputs)
+        same = (baseline is not None and baseline.base_inputs is not None
+                and baseline.scenario.strategy == scenario.strategy and baseline.base_settings == result.base_settings
+                and baseline.scenario.is_baseline and inputs_fingerprint(baseline.base_inputs) == fingerprint)
+        base = baseline if same else baseline_of(result)
+        stored_kpis["baseline"] = dict(base.kpis)
+        stored_kpis["basis"] = {
+            "as_of": plan.as_of.isoformat(), "horizon": len(plan.months), "inputs_fingerprint": fingerprint,
+            "months_differing": int(scenario_month_diff(result.plan, base.plan)["period"].nunique()),
+        }
     now = datetime.now(UTC).replace(tzinfo=None)
     with db.writer(path) as con:
         old = con.execute("SELECT scenario_id FROM plan_scenarios WHERE name = $n", {"n": scenario.name}).fetchall()
@@ -68,7 +89,7 @@ def save_scenario(db_path, scenario: Scenario, result: ScenarioResult, replace: 
             "$kpis, $notes, $plan_id, false, NULL, NULL)",
             {"id": scenario_id, "name": scenario.name, "author": scenario.author, "at": now,
              "strategy": scenario.strategy, "as_of": plan.as_of, "horizon": len(plan.months),
-             "scenario": scenario.to_json(), "kpis": json.dumps(result.kpis),
+             "scenario": scenario.to_json(), "kpis": json.dumps(stored_kpis),
              "notes": json.dumps(list(result.adjustments)), "plan_id": plan_id},
         )
     return scenario_id
@@ -103,10 +124,13 @@ def load_scenario(con: duckdb.DuckDBPyConnection, name: str) -> ScenarioResult:
     if rows.empty:
         raise ValueError(f"No saved scenario {name!r}.")
     r = rows.iloc[0]
+    kpis = json.loads(r["kpis_json"] or "{}")
+    baseline, basis = kpis.pop("baseline", None), kpis.pop("basis", None)
     return ScenarioResult(
         scenario=Scenario.from_json(r["scenario_json"]), plan=load_plan(con, int(r["plan_id"])),
-        kpis=json.loads(r["kpis_json"] or "{}"), adjustments=tuple(json.loads(r["notes_json"] or "[]")),
+        kpis=kpis, adjustments=tuple(json.loads(r["notes_json"] or "[]")),
         scenario_id=int(r["scenario_id"]), recommended=bool(r["recommended"]) if pd.notna(r["recommended"]) else False,
+        baseline_kpis=baseline, basis=basis,
     )
 
 
