@@ -27,12 +27,15 @@ def build_parser() -> argparse.ArgumentParser:
     def add_db(p):
         p.add_argument("--db", help=f"DuckDB file (default: $SOP_DB or {db.DEFAULT_DB})")
 
-    p = sub.add_parser("demo", help="generate the demo company into a database (replaces its data)")
+    p = sub.add_parser("demo", help="generate the demo company into a database (replaces its data), with a current "
+                       "forecast run and last month's summit held")
     add_db(p)
     p.add_argument("--scale", type=float, default=1.0, help="multiply customers and order lines (80 gives ~10 million lines)")
     p.add_argument("--seed", type=int, default=42, help="random seed (same seed and as-of give the same company)")
     p.add_argument("--as-of", type=_date, help="last day of history (default: last day of the previous month)")
     p.add_argument("--if-missing", action="store_true", help="do nothing if the database already exists")
+    p.add_argument("--data-only", action="store_true",
+                   help="only the data: no forecast run and no summit held last month (a first start has both)")
 
     p = sub.add_parser("import", help="load a folder of CSV/XLSX/Parquet files named after the contract tables")
     add_db(p)
@@ -134,6 +137,8 @@ def _run(args) -> int:
                 print(f"{path} exists; leaving it as it is.")
                 return 0
             summary = demo.build_demo(path, scale=args.scale, seed=args.seed, as_of=args.as_of, progress=_progress)
+            if not args.data_only:  # a first start tells its story: a forecast run, last month's summit held
+                summary["first_start"] = demo.first_start(path, progress=_progress)
             print(json.dumps(summary, indent=2, default=str))
             return 0
         if args.command == "import":

@@ -855,3 +855,107 @@ def build_demo(
             "demand_classes": {str(c): int(n) for c, n in zip(*np.unique(prod.pattern.astype(str), return_counts=True))},
         },
     }
+
+
+# --------------------------------------------------------------------------- first start: the story already under way
+
+FACILITATOR = "Anna Berg"
+SALES_LEAD = "Lars Holm (sales)"
+PRODUCTION_LEAD = "Piotr Nowak (production)"
+LOGISTICS_LEAD = "Maria Lind (logistics)"
+PLANNER = "Sofia Ek (demand planning)"
+
+
+def first_start_months(as_of: date) -> tuple[date, date, date]:
+    """(this month's summit month, last month's summit month, last month's as-of date), all from the data.
+
+    This month's summit reviews the last complete month on or before ``as_of``; last month's reviewed the month
+    before and was held on the data of its last day. As of 2026-11-30: November, October, 2026-10-31.
+    """
+    from analytics import kpis
+
+    this_month = kpis.last_complete_month(as_of)
+    last_month = kpis.add_months(this_month, -1)
+    return this_month, last_month, this_month - timedelta(days=1)
+
+
+def _first_key(exceptions: pd.DataFrame, prefix: str) -> str | None:
+    keys = [k for k in exceptions.get("exception_key", pd.Series(dtype=str)) if str(k).startswith(prefix)]
+    return keys[0] if keys else None
+
+
+def first_start(path: str | PathLike, progress: ProgressFn | None = None, executor=None) -> dict:
+    """Bring a freshly built demo company to the state a new user should find it in: a current statistical
+    forecast run, and last month's S&OP summit already held, with its decisions, open actions and pulse, so
+    that this month's summit carries the open actions over (agenda step 1).
+
+    Every date comes from the data's as-of date (meta ``as_of``), never the wall clock: the run is dated the
+    as-of date, last month's summit reviews the month before the last complete one on the data of its last day
+    (:func:`first_start_months`), and due dates are counted from those days. Each step goes through the
+    product's own write functions (forecast run, start_summit, add_decision, update_action, record_pulse), so
+    the audit log shows them like any other write. ``executor``: run the forecast on it (tests) instead of a
+    process pool. Returns what was made.
+    """
+    from analytics import summit
+    from analytics.forecasting import batch
+
+    def report(f: float, msg: str) -> None:
+        if progress is not None:
+            progress(min(max(f, 0.0), 1.0), msg)
+
+    reader = db.open_reader(path)
+    try:
+        as_of = date.fromisoformat(db.get_meta(reader, "as_of"))
+    finally:
+        reader.close()
+    this_month, last_month, last_as_of = first_start_months(as_of)
+
+    report(0.0, f"last month's summit ({last_month:%B %Y})")
+    sid = summit.start_summit(path, last_month, f"{last_month:%B %Y} S&OP", FACILITATOR, as_of=last_as_of)
+    reader = db.open_reader(path)
+    try:
+        exceptions = summit.load_summit(reader, sid).exceptions
+    finally:
+        reader.close()
+    day = lambda n: last_as_of + timedelta(days=n)  # noqa: E731  (due dates: days after that summit's data)
+    decided = [
+        summit.add_decision(
+            path, sid, f"Trim the {BIASED_FAMILY} consensus towards the statistical forecast: sales has "
+            "over-forecast the family by about a quarter all year.", SALES_LEAD, None, kind="decision",
+            source_exception=_first_key(exceptions, f"bias:{BIASED_FAMILY[:4].upper()}"), by=FACILITATOR),
+        summit.add_decision(
+            path, sid, f"Add a Saturday shift in {OVERLOADED_WC} from the start of the sofa peak until December.",
+            PRODUCTION_LEAD, day(14), kind="action", by=FACILITATOR),
+        summit.add_decision(
+            path, sid, f"Find out why deliveries to the {LATE_REGION} region arrive late and in parts, and agree a "
+            "fix with the carrier.", LOGISTICS_LEAD, day(45), kind="action",
+            source_exception=_first_key(exceptions, "late:"), by=FACILITATOR),
+        summit.add_decision(
+            path, sid, f"Review the safety stock of the new product {LAUNCH_SKU} now that it has six months of "
+            "orders.", PLANNER, day(10), kind="action", by=FACILITATOR),
+    ]
+    _, shift, south, launch = decided
+    report(0.05, "actions followed up since")
+    summit.update_action(path, south, "in progress", "Carrier meeting held; a new route for the South is being "
+                         "priced.", by=LOGISTICS_LEAD)
+    summit.update_action(path, launch, "done", "Safety stock raised from 40 to 65 units.", by=PLANNER)
+    summit.record_pulse(path, sid, "sales", 6, "Better, but the Outdoor numbers still start from our optimism.",
+                        by=SALES_LEAD)
+    summit.record_pulse(path, sid, "production", 5, "We heard about the sofa peak late again.", by=PRODUCTION_LEAD)
+
+    done = [0.0]
+
+    def run_progress(f: float, msg: str) -> None:  # the run says 1.0 after its last series, 0.99 while writing
+        done[0] = max(done[0], min(f, 0.99))
+        report(0.1 + 0.9 * done[0], msg)
+
+    run = batch.run_forecast(path, as_of=as_of, executor=executor, progress=run_progress)
+    report(1.0, f"forecast run #{run.run_id} dated {as_of}; summit #{sid} held")
+    return {
+        "as_of": as_of.isoformat(),
+        "forecast_run": {"run_id": run.run_id, "snapshot_date": run.snapshot_date.isoformat(),
+                         "series": run.n_series, "failed": run.n_failed, "seconds": round(run.seconds, 1)},
+        "last_summit": {"summit_id": sid, "month": last_month.isoformat(), "as_of": last_as_of.isoformat(),
+                        "decisions": 1, "actions": 3, "open_actions": 2},
+        "this_month": this_month.isoformat(),
+    }

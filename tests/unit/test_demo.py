@@ -312,3 +312,69 @@ def test_budget_covers_this_and_next_year(con):
                           "FROM budget").fetchone()
     assert periods == (date(2026, 1, 1), date(2027, 12, 1), 24, 6)
     assert one(con, "SELECT min(units) FROM budget") > 0
+
+
+# --------------------------------------------------------------------------- first start: the story under way
+
+
+def test_first_start_months_come_from_the_data():
+    # As of a month end the last complete month is that month: this month's summit reviews November, last
+    # month's reviewed October on the data of 2026-10-31. Mid-month, November is not complete yet: one back.
+    assert demo.first_start_months(date(2026, 11, 30)) == (date(2026, 11, 1), date(2026, 10, 1), date(2026, 10, 31))
+    assert demo.first_start_months(date(2026, 11, 15)) == (date(2026, 10, 1), date(2026, 9, 1), date(2026, 9, 30))
+    assert demo.first_start_months(date(2018, 3, 31)) == (date(2018, 3, 1), date(2018, 2, 1), date(2018, 2, 28))
+
+
+def test_first_start_has_a_forecast_run_and_last_months_summit(tmp_path):
+    """A first start finds the workbench's statistical run and last month's summit held, whose open actions this
+    month's summit carries over; every date from the data (as of 2018-06-30: an old export works too)."""
+    import concurrent.futures as cf
+
+    from analytics import summit, workbench
+
+    as_of = date(2018, 6, 30)
+    path = tmp_path / "first.duckdb"
+    demo.build_demo(path, scale=0.05, seed=3, as_of=as_of)
+    calls: list[tuple[float, str]] = []
+    with cf.ThreadPoolExecutor(2) as ex:
+        made = demo.first_start(path, progress=lambda f, m: calls.append((f, m)), executor=ex)
+    assert made["last_summit"]["month"] == "2018-05-01" and made["last_summit"]["as_of"] == "2018-05-31"
+    assert made["forecast_run"]["snapshot_date"] == "2018-06-30" and made["forecast_run"]["failed"] == 0
+    assert [f for f, _ in calls] == sorted(f for f, _ in calls) and calls[-1][0] == 1.0
+
+    con = db.open_reader(path)
+    try:
+        run = workbench.latest_run(con)  # what the demand workbench shows
+        assert run is not None and run["snapshot_date"].date() == as_of
+        held = summit.list_summits(con)
+        assert len(held) == 1
+        row = held.iloc[0]
+        assert (row["month"], row["as_of"]) == (date(2018, 5, 1), date(2018, 5, 31))
+        assert (row["decisions"], row["actions"], row["open_actions"]) == (1, 3, 2)
+        acts = summit.actions(con, int(row["summit_id"]))
+        assert sorted(acts["status"].dropna()) == ["done", "in progress", "open"]
+        # due dates count from the summit's data day (2018-05-31), not from today
+        assert sorted(acts["due"].dropna()) == [date(2018, 6, 10), date(2018, 6, 14), date(2018, 7, 15)]
+        assert len(summit.pulse_trend(con)) == 2
+    finally:
+        con.close()
+
+    # This month's summit (June 2018) carries over the two open actions; the Saturday shift due 2018-06-14 is
+    # overdue on its data day 2018-06-30, the South deliveries one (due 2018-07-15, in progress) is not.
+    this = summit.start_summit(path, date(2018, 6, 1), "June 2018 S&OP", "Anna")
+    con = db.open_reader(path)
+    try:
+        carried = summit.load_summit(con, this).carried_actions
+    finally:
+        con.close()
+    assert len(carried) == 2
+    overdue = dict(zip(carried["status"], carried["overdue"]))
+    assert overdue == {"open": True, "in progress": False}
+
+
+def test_the_cli_demo_tells_the_story_unless_data_only(tmp_path, monkeypatch):
+    from analytics.__main__ import build_parser
+
+    args = build_parser().parse_args(["demo", "--db", str(tmp_path / "x.duckdb")])
+    assert args.data_only is False  # `make run` (demo --if-missing) gets the first-start story
+    assert build_parser().parse_args(["demo", "--data-only"]).data_only is True
