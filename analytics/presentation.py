@@ -489,12 +489,15 @@ def comparison_text(comp: pd.DataFrame, recommended=()) -> pd.DataFrame:
         row = {"KPI": rec["label"] + (" (h)" if kind == HOURS else "")}
         for c in value_cols:
             name = str(c)
-            if name.endswith(" delta"):
+            if name.endswith(" delta"):  # signed: +4,136 / -11,490 / +2.5 pts; no sign on 0
                 scenario = name[: -len(" delta")]
                 v = rec[c]
-                text = format_value(v, PTS if kind == PERCENT else kind)
-                if kind != PERCENT and not _missing(v) and round(float(v), 1 if kind == HOURS else 0) > 0:
-                    text = "+" + text
+                if kind == PERCENT or _missing(v):
+                    text = format_value(v, PTS if kind == PERCENT else kind)
+                else:
+                    places = 1 if kind == HOURS else 0
+                    r = round(float(v), places) + 0.0
+                    text = f"{r:+,.{places}f}" if r else f"{0:.{places}f}"
                 row[f"{scenario}: change"] = text
             else:
                 header = "Baseline" if name == "baseline" else name
@@ -526,8 +529,9 @@ def format_value(v, kind: str = TEXT, decimals: int | None = None) -> str:
             return "∞" if x > 0 else "-∞"
         if kind == PERCENT:
             return f"{x * 100:,.{places}f}%"
-        if kind == PTS:
-            return f"{round(x * 100, places) + 0.0:+.{places}f} pts"
+        if kind == PTS:  # no sign on a change that rounds to zero ('+0.0' reads as a gain), as on the tiles
+            r = round(x * 100, places) + 0.0
+            return f"{r:+.{places}f} pts" if r else f"{0:.{places}f} pts"
         if kind == MONEY:
             text = f"{abs(x):,.{places}f}"
             return f"({text})" if round(x, places) < 0 else text

@@ -3,12 +3,14 @@ exported HTML pack opens offline in Chromium with every chart drawn."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from datetime import date
 
 import pytest
 
-from analytics import db, summit
+from analytics import db, demand, presentation, summit
+from analytics.planning import scenarios as sc
 from tests.e2e.conftest import SHOTS, run_server, screenshot, wait_rendered
 
 
@@ -16,6 +18,17 @@ from tests.e2e.conftest import SHOTS, run_server, screenshot, wait_rendered
 def summit_db(demo_db, tmp_path_factory):
     path = tmp_path_factory.mktemp("summit") / "summit.duckdb"
     shutil.copyfile(demo_db, path)
+    # Something for every table of the agenda: an override with its reason (the consensus changes), a saved and
+    # recommended scenario (the scenarios side by side).
+    demand.save_override(path, "family", "Outdoor", {date(2026, 11, 1): 15, date(2026, 12, 1): 15}, "percent",
+                         "Garden centre promotion", "Anna")
+    con = db.open_reader(path)
+    extra = sc.Scenario("Saturday shift", "Piotr", capacity_changes=(sc.CapacityChange("WC-UPHOLSTERY", None, None,
+                                                                                        hours_per_month=160),))
+    result = sc.run_scenario(con, date(2026, 10, 31), 18, extra)
+    con.close()
+    sc.save_scenario(path, extra, result)
+    sc.mark_recommended(path, "Saturday shift", by="Piotr")
     sid = summit.start_summit(path, date(2026, 10, 1), "October 2026 S&OP", "Anna")
     summit.add_decision(path, sid, "Add a Saturday shift on WC-UPHOLSTERY from November", "Piotr",
                         date(2026, 11, 30), kind="action")
@@ -30,14 +43,39 @@ def test_every_agenda_step_on_a_shared_screen(summit_db, page):
         page.get_by_text("Presentation mode").click()
         wait_rendered(page)
         assert not page.locator("[data-testid='stSidebar']").is_visible()
+        seen = []
         for i in range(10):
             heading = page.locator("h2").first.inner_text()
             assert heading.startswith(f"{i + 1}."), heading
             assert page.locator("[data-testid='stException']").count() == 0
             screenshot(page, f"summit_step_{i + 1:02d}")
+            tables = page.locator("[data-testid='stTable']")
+            if tables.count():  # the step's tables, in the form people read them, as large as the rest
+                check_tables(page)
+                tables.first.scroll_into_view_if_needed()
+                screenshot(page, f"summit_step_{i + 1:02d}_table")
+                seen.append(i + 1)
+            if i == 7:  # the exceptions: how each money figure is computed, one click away
+                page.locator("[data-testid='stExpander']").first.click()
+                page.wait_for_timeout(500)
+                assert page.get_by_text("Money impact", exact=False).count() >= 2
+                screenshot(page, "summit_step_08_money_basis")
             if i < 9:
                 page.get_by_role("button", name="Next ▶").click()
                 wait_rendered(page)
+        assert {4, 7, 8, 10} <= set(seen), seen  # consensus changes, scenarios, exceptions, decisions
+
+
+def check_tables(page) -> None:
+    """The shared-screen rules for tables: text at least 22 px, human headers, no raw floats."""
+    cells = page.evaluate("""() => [...document.querySelectorAll("[data-testid='stTable'] th, [data-testid='stTable'] td")]
+        .map(c => { let e = c; while (e.firstElementChild) e = e.firstElementChild;  // the text itself
+                    return {head: c.tagName === 'TH', text: c.innerText.trim(), size: parseFloat(getComputedStyle(e).fontSize)}; })""")
+    assert cells and min(c["size"] for c in cells) >= 22, sorted({c["size"] for c in cells})
+    heads = [c["text"] for c in cells if c["head"] and c["text"]]
+    assert heads and not [h for h in heads if presentation.is_machine_name(h)], heads
+    raw = [c["text"] for c in cells if not c["head"] and re.fullmatch(r"-?\d+\.\d{3,}", c["text"])]
+    assert not raw, raw  # e.g. 3056166.6000 or 1.0000
 
 
 def test_scorecard_numbers_are_large(summit_db, page):

@@ -35,7 +35,7 @@ def test_formats_of_each_kind():
     assert pr.format_value(1234.0, pr.COUNT) == "1,234"
     assert pr.format_value(0.0, pr.SCORE) == "0"  # NPS: no '+0'
     assert pr.format_value(12, pr.SCORE) == "+12"
-    assert pr.format_value(-0.0004, pr.PTS) == "+0.0 pts"
+    assert pr.format_value(-0.0004, pr.PTS) == "0.0 pts"  # no sign on zero
     assert pr.format_value(0.025, pr.PTS) == "+2.5 pts"
     assert pr.format_value(3.25, pr.DAYS) == "3.2"  # banker's rounding of 3.25 is fine: one decimal
     assert pr.format_value(date(2026, 10, 1), pr.MONTH) == "Oct 2026"
@@ -117,3 +117,18 @@ def test_excel_human_headers_and_number_formats():
     # the machine export keeps machine names
     wb = openpyxl.load_workbook(io.BytesIO(exports.to_excel_bytes({"x": df})))
     assert [c.value for c in wb["x"][1]] == ["money_impact", "fill_rate", "period"]
+
+
+def test_scenario_comparison_reads_per_row():
+    comp = pd.DataFrame([
+        {"kpi": "revenue", "label": "Revenue", "unit": "money", "higher_is_better": True, "baseline": 1000.0,
+         "Shift": 1200.4, "Shift delta": 200.4},
+        {"kpi": "total_cost", "label": "Total cost", "unit": "money", "higher_is_better": False, "baseline": 500.0,
+         "Shift": 480.0, "Shift delta": -20.0},
+        {"kpi": "fill_rate", "label": "Fill rate", "unit": "share", "higher_is_better": True, "baseline": 0.95,
+         "Shift": 0.95, "Shift delta": 0.0},
+    ])
+    out = pr.comparison_text(comp, recommended=["Shift"])
+    assert list(out.columns) == ["KPI", "Baseline", "Shift ★ recommended", "Shift: change"]
+    assert out.values.tolist() == [["Revenue", "1,000", "1,200", "+200"], ["Total cost", "500", "480", "-20"],
+                                   ["Fill rate", "95.0%", "95.0%", "0.0 pts"]]
