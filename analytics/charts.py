@@ -180,3 +180,23 @@ def capacity_heatmap(load: pd.DataFrame) -> go.Figure:
         hovertemplate="%{y} %{x}: %{z:.0f}%<extra></extra>",
     ))
     return _layout(fig, "Rough-cut capacity: load / available hours", "", height=120 + 60 * len(pivot))
+
+
+def atp_figure(atp_by_month: pd.DataFrame, requested_month, sku: str) -> go.Figure:
+    """Available to promise, explained: supply and committed demand per month (bars), the cumulative net (line)
+    and ATP (the lowest cumulative net from the month on, never below 0; thick line). Where ATP is 0 beside a
+    positive net, a later month's net reaches 0. The requested month is marked. atp_by_month: columns period,
+    supply, committed, cumulative_net, atp (``planning.available_to_promise``)."""
+    t = atp_by_month.sort_values("period")
+    x = pd.to_datetime(t["period"])
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=x, y=t["supply"], name="supply (stock + production + open work orders)",
+                         marker_color=BLUE, opacity=0.6))
+    fig.add_trace(go.Bar(x=x, y=t["committed"], name="committed (demand)", marker_color=GREY, opacity=0.6))
+    fig.add_trace(go.Scatter(x=x, y=t["cumulative_net"], name="cumulative net (supply - committed so far)",
+                             mode="lines+markers", line={"color": ORANGE, "width": 2, "dash": "dot"}))
+    fig.add_trace(go.Scatter(x=x, y=t["atp"], name="available to promise", mode="lines+markers",
+                             line={"color": GREEN, "width": 4, "shape": "hv"}))
+    fig.add_vline(x=pd.Timestamp(requested_month), line={"color": VERMILLION, "width": 2, "dash": "dash"})
+    fig.update_layout(barmode="group")
+    return _layout(fig, f"Available to promise: {sku}", "units")

@@ -358,9 +358,12 @@ COLUMNS: dict[str, Column] = {
     "answer_note": C("Answer"), "answered_by": C("Answered by"), "answered_at": C("Answered (UTC)", DATETIME),
     "proposed_date": C("Proposed date", DATE), "proposed_qty": C("Proposed units", UNITS),
     "hours_to_answer": C("Time to answer", HOURS), "available": C("Available (units)", UNITS),
-    "committed": C("Committed (units)", UNITS, help="Orders already promised from this month's supply"),
+    "committed": C("Committed (units)", UNITS, help="Demand this month's supply is committed to: the forecast "
+                   "and the orders on the books (only the orders when the order consumes the forecast)"),
     "cumulative_net": C("Cumulative net (units)", UNITS,
                         help="Supply minus commitments, added up month by month from now"),
+    "limited_by": C("Limited by", MONTH, help="The month whose cumulative net is the lowest from this month on: "
+                    "it sets the available to promise"),
     "option": C("Option"), "spare_hours": C("Spare", HOURS), "flexibility": C("Flexibility"),
     "cumulative": C("Cumulative (units)", UNITS), "net": C("Net (units)", UNITS),
     # summit

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from analytics import planning
+from analytics import charts, planning
 from analytics.planning import requests as rq
 from ui import auth, common, supply
 from ui.tables import show_table
@@ -22,11 +22,14 @@ if filters is not None:
         qty = c2.number_input("Quantity", min_value=1.0, value=100.0, step=10.0, key="pr_qty")
         when = c3.date_input("Requested date", value=as_of + timedelta(days=30), min_value=as_of, key="pr_date")
         price = c4.number_input("Quoted unit price (0 = list price)", min_value=0.0, value=0.0, key="pr_price")
+        consume = st.checkbox("This order is part of the forecast (it consumes the forecast: only orders on the "
+                              "books are committed)", key="pr_consume")
         asked = st.form_submit_button("Check", type="primary")
     if asked:
         plan = supply.plan(v, as_of, 18, planning.PolicySettings(), "optimised", planning.PlanSettings())
         try:
-            st.session_state["pr_answer"] = planning.available_to_promise(con, plan, sku, qty, when, price=price or None)
+            st.session_state["pr_answer"] = planning.available_to_promise(con, plan, sku, qty, when, price=price or None,
+                                                                            consume_forecast=consume)
         except planning.PlanningError as e:
             st.error(common.escape(e))
     answer = st.session_state.get("pr_answer")
@@ -39,6 +42,9 @@ if filters is not None:
         m[3].metric("Margin after expediting", f"{answer['margin_after_expediting']:,.0f}")
         if answer["profitable_only_if_production_absorbs_expediting"]:
             st.error("This order looks profitable only because production absorbs the expediting cost.")
+        st.info(common.escape(answer["atp_explanation"]))
+        st.plotly_chart(charts.atp_figure(answer["atp_by_month"], answer["requested_month"], answer["sku"]),
+                        width="stretch")
         show_table(answer["atp_by_month"])
         show_table(pd.DataFrame(answer["ctp_options"]), {"units": "Units", "cost": "Cost"})
         with st.form("pr_request"):

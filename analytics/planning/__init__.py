@@ -38,12 +38,12 @@ from analytics.planning.plans import (
     project,
 )
 from analytics.planning.policy import PolicySettings, abc_xyz, safety_stock, safety_stock_units, z_value
-from analytics.planning.promise import available_to_promise, cumulative_atp
+from analytics.planning.promise import atp_explanation, available_to_promise, cumulative_atp
 from analytics.planning.store import export_plan_csv, export_plan_excel, list_plans, load_plan, save_plan
 
 __all__ = [
     "Plan", "PlanInputs", "PlanSettings", "PlanningError", "PolicySettings", "abc_xyz", "available_to_promise",
-    "capacity_fixes", "capacity_load", "capacity_unavailable", "chase_plan", "cumulative_atp",
+    "atp_explanation", "capacity_fixes", "capacity_load", "capacity_unavailable", "chase_plan", "cumulative_atp",
     "days_of_supply_text", "evaluate_plan", "export_plan_csv", "export_plan_excel", "level_plan", "list_plans", "load_plan", "make_plan", "optimised_plan",
     "plan_inputs", "plan_rollup", "project", "safety_stock", "safety_stock_units", "save_plan", "z_value",
 ]

@@ -8,6 +8,11 @@ Month buckets. For the SKU, per plan month t:
     cumulative_net[t] = sum of supply - committed up to t  (= projected inventory when nothing is consumed)
     atp[t]            = max(0, min over k >= t of cumulative_net[k])   cumulative ATP with look-ahead:
                         what can be taken in month t without leaving any later month short
+    limited_by[t]     = the month k >= t where that minimum is (:func:`binding_months`)
+
+ATP is 0 next to a positive cumulative net when a later month's cumulative net is 0 or less: the plan makes
+what the forecast and the orders need, so today's stock is spoken for by later demand; :func:`atp_explanation`
+says so in words.
 
 Safety stock counts as available (it is there for exactly this). A request dated before the first plan
 month is checked in the first plan month; one after the horizon in the last month.
@@ -37,7 +42,7 @@ from analytics.planning.common import PlanningError, as_date, month_end, month_s
 from analytics.planning.inputs import PlanInputs
 from analytics.planning.plans import Plan
 
-ATP_COLUMNS = ["period", "supply", "committed", "cumulative_net", "atp"]
+ATP_COLUMNS = ["period", "supply", "committed", "cumulative_net", "atp", "limited_by"]
 
 
 def cumulative_atp(supply: np.ndarray, committed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -45,6 +50,57 @@ def cumulative_atp(supply: np.ndarray, committed: np.ndarray) -> tuple[np.ndarra
     net = np.cumsum(np.asarray(supply, dtype=float) - np.asarray(committed, dtype=float))
     look_ahead = np.minimum.accumulate(net[::-1])[::-1]
     return net, np.maximum(look_ahead, 0.0)
+
+
+def binding_months(net: np.ndarray) -> np.ndarray:
+    """For each month t, the month k >= t where the cumulative net is lowest (the earliest such month on a tie):
+    the month that limits ATP in t. E.g. net [70, 30, 10] -> [2, 2, 2]; net [321, 221, 0] -> [2, 2, 2];
+    net [0, 0, 5] -> [0, 1, 2]."""
+    net = np.asarray(net, dtype=float)
+    out = np.zeros(len(net), dtype=int)
+    best = len(net) - 1
+    for t in range(len(net) - 1, -1, -1):
+        if net[t] <= net[best] + 1e-9:
+            best = t
+        out[t] = best
+    return out
+
+
+FORECAST_HINT = (" The plan makes what the forecast needs: an order on top of the forecast needs extra supply "
+                 "(capable to promise, below). If this order is part of the forecast, check it as consuming the "
+                 "forecast.")
+
+
+def atp_explanation(answer: dict) -> str:
+    """Why ATP in the requested month is what it is, in words, from an :func:`available_to_promise` answer.
+
+    ATP = the lowest cumulative net (supply - committed, summed from the first plan month) from the requested
+    month to the end of the horizon, never below 0. It is 0, or small, next to a large cumulative net when a
+    later month needs that stock: the plan makes what the forecast and the orders need (plus safety stock), so
+    stock in hand now is already spoken for by later demand. Then a new order on top of the forecast needs
+    extra supply (capable-to-promise), unless the order is part of the forecast (``consume_forecast``)."""
+    t = answer["atp_by_month"]
+    months = [pd.Timestamp(p) for p in t["period"]]
+    r = months.index(pd.Timestamp(answer["requested_month"]))
+    net, atp = float(t["cumulative_net"].iloc[r]), float(t["atp"].iloc[r])
+    k = int(binding_months(t["cumulative_net"].to_numpy())[r])
+    low = float(t["cumulative_net"].iloc[k])
+    what = "the orders on the books" if answer.get("consume_forecast") else "the forecast and the orders on the books"
+    month, limit = f"{months[r]:%b %Y}", f"{months[k]:%b %Y}"
+    head = (f"Available to promise in {month}: {atp:,.0f}. Supply up to {month} less what is committed to {what} "
+            f"leaves {net:,.0f} (cumulative net)")
+    if k == r and net <= 1e-9:
+        tail = ": the plan makes exactly what is committed, so nothing is left over to promise."
+        return head + tail + ("" if answer.get("consume_forecast") else FORECAST_HINT)
+    if k == r:
+        return head + f", and no later month needs any of it: all {net:,.0f} can be promised."
+    if low <= 0:
+        tail = (f"; but by {limit} the cumulative net falls to {low:,.0f}: every unit is needed for later demand, "
+                f"so nothing can be promised without taking it from a later month.")
+    else:
+        tail = (f"; by {limit} it falls to {low:,.0f}, so only {low:,.0f} can be promised without taking stock from "
+                f"a later month.")
+    return head + tail + ("" if answer.get("consume_forecast") else FORECAST_HINT)
 
 
 def _product(con_or_inputs, plan: Plan, sku: str) -> pd.Series:
@@ -122,7 +178,8 @@ def available_to_promise(
     (list of dicts: option, feasible, units, spare_hours, overtime_hours, overtime_cost, holding_cost, cost,
     detail), ctp_best (cheapest feasible option or None), price, unit_cost, revenue,
     margin_before_expediting, expediting_cost, margin_after_expediting,
-    profitable_only_if_production_absorbs_expediting, message.
+    profitable_only_if_production_absorbs_expediting, message, atp_explanation (:func:`atp_explanation`).
+    atp_by_month also has limited_by (the month whose cumulative net limits ATP).
     """
     try:
         qty = float(qty)
@@ -163,7 +220,7 @@ def available_to_promise(
     earliest_month = plan.months[later[0]] if later else None
     earliest_date = (requested if later and later[0] == r else month_end(earliest_month) if later else None)
     table = pd.DataFrame({"period": months, "supply": supply, "committed": committed, "cumulative_net": net,
-                          "atp": atp})
+                          "atp": atp, "limited_by": [months[k] for k in binding_months(net)]})
 
     options, best = [], None
     short = max(qty - atp[r], 0.0)
@@ -245,7 +302,7 @@ def available_to_promise(
     options = [{k: (bool(v) if isinstance(v, bool | np.bool_) else float(v) if isinstance(v, int | float | np.number)
                     else v) for k, v in o.items()} for o in options]
     best = next((o for o in options if best is not None and o["option"] == best["option"]), None)
-    return {
+    result = {
         "sku": sku, "qty": qty, "requested_date": requested, "requested_month": plan.months[r],
         "available": available, "atp_in_requested_month": float(atp[r]), "qty_on_requested_date": on_date,
         "shortfall_qty": float(short), "earliest_full_month": earliest_month, "earliest_full_date": earliest_date,
@@ -254,3 +311,5 @@ def available_to_promise(
         "margin_after_expediting": margin_after, "profitable_only_if_production_absorbs_expediting": flag,
         "consume_forecast": bool(consume_forecast), "message": msg,
     }
+    result["atp_explanation"] = atp_explanation(result)
+    return result

@@ -317,7 +317,8 @@ def promise_answer(con: duckdb.DuckDBPyConnection, sku: str, qty: float, request
     out = json.loads(json.dumps(answer, default=str))
     out["atp_by_month"] = [
         {"period": str(pd.Timestamp(r.period).date()), "supply": float(r.supply), "committed": float(r.committed),
-         "cumulative_net": float(r.cumulative_net), "atp": float(r.atp)} for r in table.itertuples()]
+         "cumulative_net": float(r.cumulative_net), "atp": float(r.atp),
+         "limited_by": str(pd.Timestamp(r.limited_by).date())} for r in table.itertuples()]
     out.update({"as_of": str(as_of), "strategy": strategy, "horizon": int(horizon), "verdict": _verdict(answer),
                 "partial_now": float(answer["qty_on_requested_date"])})
     return out
@@ -334,7 +335,9 @@ def format_promise(answer: dict) -> str:
         f"({a['atp_in_requested_month']:,.1f} in {a['requested_month'][:7]})",
         f"Earliest full:    {a['earliest_full_date'] or 'not within the plan horizon'}",
         f"Partial now:      {a['partial_now']:,.1f}",
+        f"Why:              {a['atp_explanation']}" if a.get("atp_explanation") else "",
     ]
+    lines = [x for x in lines if x]
     for o in a.get("ctp_options", []):
         lines.append(f"CTP {o['option']:<13} {'feasible' if o['feasible'] else 'not feasible'}, cost "
                      f"{o['cost']:,.2f}: {o['detail']}")

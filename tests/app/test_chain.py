@@ -113,6 +113,14 @@ def test_an_override_on_the_workbench_reaches_plan_promise_and_summit(run_db):
     answer = at.session_state["pr_answer"]
     atp = answer["atp_by_month"].set_index("period")
     assert atp.loc["2026-04-01", "committed"] == pytest.approx(40 / 3 + 3)
+    # The optimised plan holds no safety stock here (tiny history): it makes on hand 10 + 6.333 = 16.333, exactly
+    # the demand -> cumulative net 0, ATP 0, and the page says why.
+    assert atp.loc["2026-04-01", "cumulative_net"] == pytest.approx(0, abs=1e-6)
+    assert answer["atp_explanation"].startswith(
+        "Available to promise in Apr 2026: 0. Supply up to Apr 2026 less what is committed to the forecast and the "
+        "orders on the books leaves 0 (cumulative net): the plan makes exactly what is committed"
+    )
+    assert any(i.value.replace("\\", "").startswith("Available to promise in Apr 2026: 0.") for i in at.info)
 
     # 4. A new summit: its demand step's "consensus changes" shows the override and its reason.
     at = run_page("pages/summit.py")

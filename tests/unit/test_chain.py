@@ -163,3 +163,50 @@ def test_the_summit_says_which_plan_it_shows():
         "#7 version 2), planned on the data as of 2026-02-28, 18 months from "
         "Mar 2026."
     )
+
+
+# --------------------------------------------------------------------------- ATP explains itself
+
+
+def test_atp_names_the_month_that_limits_it_and_says_why():
+    import pandas as pd
+
+    from analytics import planning as pl
+    from tests.unit.test_planning import JAN, atp_plan, make_inputs, product
+
+    # A (tests/unit/test_planning.py): supply 10 (on hand), 0, 10; committed 6, 3, 6 -> cumulative net 4, 1, 5;
+    # ATP = lowest net from the month on: 1, 1, 5, limited by February, February, March.
+    res = pl.available_to_promise(None, atp_plan(), "A", 5, date(2027, 1, 20))
+    t = res["atp_by_month"]
+    assert t["cumulative_net"].tolist() == [4, 1, 5] and t["atp"].tolist() == [1, 1, 5]
+    assert [d.strftime("%Y-%m") for d in t["limited_by"]] == ["2027-02", "2027-02", "2027-03"]
+    assert res["atp_explanation"].startswith(
+        "Available to promise in Jan 2027: 1. Supply up to Jan 2027 less what is committed to the forecast and the "
+        "orders on the books leaves 4 (cumulative net); by Feb 2027 it falls to 1, so only 1 can be promised "
+        "without taking stock from a later month."
+    )
+
+    # The audit's case: 321 in stock, nothing made, demand 0, 100, 221 -> net 321, 221, 0: ATP 0 every month
+    # next to a cumulative net of 321, because March needs every unit.
+    inputs = make_inputs([product("S", 10, 20, 1.0, on_hand=321)], {"S": ([0, 100, 221], [0, 0, 0])}, {"W1": [500] * 3})
+    production = pd.DataFrame(
+        {
+            "sku": ["S"] * 3,
+            "period": [pd.Timestamp(m) for m in (JAN, date(2027, 2, 1), date(2027, 3, 1))],
+            "production": [0.0, 0.0, 0.0],
+        }
+    )
+    plan = pl.evaluate_plan(inputs, production, pl.PlanSettings())
+    res = pl.available_to_promise(None, plan, "S", 10, date(2027, 1, 15))
+    assert res["atp_by_month"]["atp"].tolist() == [0, 0, 0]
+    assert res["atp_by_month"]["cumulative_net"].tolist() == [321, 221, 0]
+    assert res["atp_explanation"] == (
+        "Available to promise in Jan 2027: 0. Supply up to Jan 2027 less what is committed to the forecast and the "
+        "orders on the books leaves 321 (cumulative net); but by Mar 2027 the cumulative net falls to 0: every unit "
+        "is needed for later demand, so nothing can be promised without taking it from a later month. The plan makes "
+        "what the forecast needs: an order on top of the forecast needs extra supply (capable to promise, below). If "
+        "this order is part of the forecast, check it as consuming the forecast."
+    )
+    # Consuming the forecast (no orders on the books): all 321 are free in January.
+    res = pl.available_to_promise(None, plan, "S", 10, date(2027, 1, 15), consume_forecast=True)
+    assert res["available"] and res["atp_by_month"]["atp"].tolist() == [321, 321, 321]
