@@ -172,7 +172,8 @@ def available_to_promise(
     """Can ``qty`` of ``sku`` ship on ``requested_date`` under ``plan``? (rules: module docstring)
 
     ``con_or_inputs``: a database connection, the PlanInputs or None (the plan carries what is needed).
-    Returns a dict: sku, qty, requested_date, requested_month, available (bool), atp_in_requested_month,
+    Returns a dict: sku, qty, requested_date, requested_month, as_of (the plan's: the data day the answer belongs
+    to), available (bool), atp_in_requested_month,
     qty_on_requested_date, shortfall_qty, earliest_full_month / earliest_full_date (None when the horizon
     never has it), atp_by_month (DataFrame: period, supply, committed, cumulative_net, atp), ctp_options
     (list of dicts: option, feasible, units, spare_hours, overtime_hours, overtime_cost, holding_cost, cost,
@@ -303,7 +304,7 @@ def available_to_promise(
                     else v) for k, v in o.items()} for o in options]
     best = next((o for o in options if best is not None and o["option"] == best["option"]), None)
     result = {
-        "sku": sku, "qty": qty, "requested_date": requested, "requested_month": plan.months[r],
+        "sku": sku, "qty": qty, "requested_date": requested, "requested_month": plan.months[r], "as_of": plan.as_of,
         "available": available, "atp_in_requested_month": float(atp[r]), "qty_on_requested_date": on_date,
         "shortfall_qty": float(short), "earliest_full_month": earliest_month, "earliest_full_date": earliest_date,
         "atp_by_month": table, "ctp_options": options, "ctp_best": best, "price": price, "unit_cost": unit_cost,

@@ -92,6 +92,8 @@ def atp_summary_text(answer: dict) -> str:
         best = answer.get("ctp_best")
         parts.append(f"CTP by {best['option']} at {best['cost']:,.2f}" if best else "no CTP option")
     parts.append(f"margin {answer['margin_after_expediting']:,.2f} at price {answer['price']:,.2f}")
+    if answer.get("as_of"):  # the data day the answer belongs to (its plan's as-of date), never the wall clock
+        parts.append(f"plan as of {answer['as_of']}")
     return "; ".join(parts)[:MAX_TEXT]
 
 

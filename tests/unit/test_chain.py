@@ -180,6 +180,10 @@ def test_atp_names_the_month_that_limits_it_and_says_why():
     t = res["atp_by_month"]
     assert t["cumulative_net"].tolist() == [4, 1, 5] and t["atp"].tolist() == [1, 1, 5]
     assert [d.strftime("%Y-%m") for d in t["limited_by"]] == ["2027-02", "2027-02", "2027-03"]
+    # A request to production built from the answer is dated by the plan's data day, not the wall clock.
+    from analytics.planning.requests import atp_summary_text
+
+    assert res["as_of"] == atp_plan().as_of and atp_summary_text(res).endswith(f"plan as of {res['as_of']}")
     assert res["atp_explanation"].startswith(
         "Available to promise in Jan 2027: 1. Supply up to Jan 2027 less what is committed to the forecast and the "
         "orders on the books leaves 4 (cumulative net); by Feb 2027 it falls to 1, so only 1 can be promised "
