@@ -316,14 +316,3 @@ def arrow_table(df: pd.DataFrame):
         return pa.Table.from_pandas(df)
     except (pa.ArrowException, OverflowError):
         return df
-
-
-def tidy(df: pd.DataFrame, decimals: int = 1) -> pd.DataFrame:
-    """For display: floats rounded, timestamps shown as dates (the download keeps full precision)."""
-    out = df.copy()
-    for col in out.columns:
-        if pd.api.types.is_datetime64_any_dtype(out[col]):
-            out[col] = out[col].dt.date
-        elif pd.api.types.is_float_dtype(out[col]):
-            out[col] = out[col].round(decimals)
-    return out
