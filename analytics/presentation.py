@@ -575,7 +575,7 @@ def resolve(df: pd.DataFrame, columns: dict[str, Column | str] | None = None) ->
             base = over
         elif isinstance(over, str):
             base = replace(base, kind=over) if over in KINDS else replace(base, label=over, unit=base.unit)
-        if base.kind in NUMERIC_KINDS and not _numeric(df[name]):
+        if base.kind in NUMERIC_KINDS and df[name].notna().any() and not _numeric(df[name]):
             base = replace(base, kind=TEXT, unit=None)  # already text (e.g. formatted per row in its own unit)
         out[name] = base
     return out
