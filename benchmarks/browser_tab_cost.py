@@ -2,6 +2,7 @@
 
     python benchmarks/browser_tab_cost.py                 # K = 1, 5, 10 tabs opened at the same moment
     python benchmarks/browser_tab_cost.py --tabs 1,25
+    python benchmarks/browser_tab_cost.py --smoke     # 1 tab, a small demo, a free port (make test)
 
 Why: benchmarks/load.py runs its Chromium sessions on the same cores as the server. If one fresh tab of the
 app costs the browser several CPU seconds, then N tabs opened at once need N times that before the slowest is
@@ -66,11 +67,14 @@ async def burst(browser, url: str, k: int, width: int, height: int) -> tuple[lis
 async def main_async(args) -> None:
     from playwright.async_api import async_playwright
 
-    load.build_demo(load.DEFAULT_DB)
     scratch = Path(tempfile.mkdtemp(prefix="sop_tabcost_"))
     try:
         db = scratch / "sop.duckdb"
-        shutil.copyfile(load.DEFAULT_DB, db)
+        if args.smoke:
+            load.build_demo(db, "--data-only", "--scale", "0.05")
+        else:
+            load.build_demo(load.DEFAULT_DB)
+            shutil.copyfile(load.DEFAULT_DB, db)
         with load.run_server(db, args.port, scratch / "streamlit.log") as (url, server_pid):
             async with async_playwright() as pw:
                 browser = await pw.chromium.launch(
@@ -101,7 +105,15 @@ def main() -> None:
     ap.add_argument("--port", type=int, default=8598)
     ap.add_argument("--width", type=int, default=1440)
     ap.add_argument("--height", type=int, default=900)
+    ap.add_argument("--smoke", action="store_true", help="1 tab on a small demo (scale 0.05), a free port")
     args = ap.parse_args()
+    if args.smoke:
+        import socket
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            args.port = sock.getsockname()[1]
+        args.tabs = "1"
     args.tabs = [int(x) for x in args.tabs.split(",")]
     asyncio.run(main_async(args))
 

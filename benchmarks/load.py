@@ -4,6 +4,7 @@
     python benchmarks/load.py --sessions 1,3 --writer none,forecast,import --json /tmp/load.json
     python benchmarks/load.py --nav click                       # arrive once, then click through the sidebar
     python benchmarks/load.py --nav click --browsers 3 --think 5  # 3 Chromium tabs + N-3 protocol sessions, 5 s reading
+    python benchmarks/load.py --smoke     # 1 Chromium + 1 protocol session, 2 pages, small demo, free port (make test)
 
 Per scenario (N sessions x writer) the script copies the demo database (built once, as of 2026-10-31) to a
 scratch folder, starts one `streamlit run app.py` on loopback (headless, fixed port, file watcher off) against
@@ -303,12 +304,14 @@ class Sampler:
 # ------------------------------------------------------------------------------------------------ server
 
 
-def build_demo(path: Path) -> None:
+def build_demo(path: Path, *extra: str) -> None:
+    """The demo company at ``path`` as `make run` builds it (with its first-start story), unless it exists;
+    ``extra``: more arguments of `python -m analytics demo` (the smoke run: --data-only --scale 0.05)."""
     if path.exists():
         return
     print(f"building the demo database {path} (as of {AS_OF}) ...", flush=True)
-    subprocess.run([PY, "-m", "analytics", "demo", "--db", str(path), "--as-of", AS_OF], cwd=ROOT, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run([PY, "-m", "analytics", "demo", "--db", str(path), "--as-of", AS_OF, *extra], cwd=ROOT,
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def export_import_folder(db_path: Path, folder: Path) -> Path:
@@ -799,6 +802,8 @@ async def run_scenario(browser, args, n: int, writer: str, src_db: Path, import_
     with run_server(db_path, port, work / "streamlit.log") as (base, pid):
         sampler.server_pid = pid
         pages = await discover_pages(browser, base, args)
+        if args.pages:
+            pages = pages[: args.pages]
         ctx = Context(base, pages, args)
         print(f"server up and {len(pages)} pages found in {time.perf_counter() - t_phase:.1f} s; cold pass ...",
               flush=True)
@@ -1012,7 +1017,33 @@ def main() -> None:
     ap.add_argument("--sample-interval", type=float, default=1.0, help="seconds between memory/CPU samples")
     ap.add_argument("--json", help="write every load and the summaries to this file")
     ap.add_argument("--keep", action="store_true", help="keep the scratch folder (server and writer logs)")
+    ap.add_argument("--pages", type=int, help="only the first N pages of the navigation")
+    ap.add_argument("--smoke", action="store_true",
+                    help="a quick check: 2 sessions (1 Chromium, 1 protocol), 2 pages, 1 pass, no writer, a small demo "
+                         "(scale 0.05) in a temporary folder, a free port")
     args = ap.parse_args()
+    smoke_dir = None
+    if args.smoke:
+        import socket
+
+        smoke_dir = Path(tempfile.mkdtemp(prefix="sop_load_smoke_"))
+        args.db = str(smoke_dir / "demo.duckdb")
+        build_demo(Path(args.db), "--data-only", "--scale", "0.05")
+        args.sessions, args.browsers, args.writer, args.passes, args.pages = "2", 1, "none", 1, args.pages or 2
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            args.port = sock.getsockname()[1]
+    try:
+        results = run(ap, args)
+    finally:
+        if smoke_dir is not None:
+            shutil.rmtree(smoke_dir, ignore_errors=True)
+    errors = sum(o["errors"] for r in results for o in r["summary"]["kinds"].values())
+    if args.smoke and errors:
+        raise SystemExit(f"smoke run: {errors} page load(s) with errors")
+
+
+def run(ap: argparse.ArgumentParser, args: argparse.Namespace) -> list[dict]:
     args.sessions = [int(x) for x in args.sessions.split(",") if x.strip()]
     args.writer = [x.strip() for x in args.writer.split(",") if x.strip()]
     bad = set(args.writer) - {"none", "forecast", "import"}
@@ -1049,6 +1080,7 @@ def main() -> None:
         Path(args.json).write_text(json.dumps({"argv": sys.argv[1:], "cores": os.cpu_count(), "scenarios": results},
                                               indent=1, default=str))
         print(f"wrote {args.json}")
+    return results
 
 
 if __name__ == "__main__":

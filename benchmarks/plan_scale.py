@@ -2,6 +2,7 @@
 
     python benchmarks/plan_scale.py                       # 1000 SKUs, 18 months, 5 work centers
     python benchmarks/plan_scale.py --skus 3000 --months 18 --db /tmp/demo1.duckdb
+    python benchmarks/plan_scale.py --smoke               # 40 SKUs x 6 months, and the chain on a small demo (make test)
 
 Synthetic inputs are built with the same PlanInputs dataclass the database reader fills: seasonal demand
 (+-30%, a peak in the last quarter of each year), a first-month backlog, open work orders in the first two
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 from datetime import date
 from pathlib import Path
@@ -94,7 +96,8 @@ def synthetic(args) -> None:
     level = timed("level plan", lambda: pl.level_plan(inputs, settings))
     load = timed("capacity_load (optimised)", lambda: pl.capacity_load(plan))
     timed("capacity_fixes (chase)", lambda: pl.capacity_fixes(chase))
-    timed("available_to_promise", lambda: pl.available_to_promise(inputs, plan, "SKU-00042", 500, date(2027, 3, 15)))
+    sku = f"SKU-{min(42, args.skus - 1):05d}"
+    timed("available_to_promise", lambda: pl.available_to_promise(inputs, plan, sku, 500, date(2027, 3, 15)))
     print("  costs (production / overtime / holding / backorder / shortfall penalty):")
     for p in (chase, level, plan):
         print(f"    {p.strategy:<10} {p.production_cost:>14,.0f} {p.overtime_cost:>11,.0f} {p.holding_cost:>11,.0f} "
@@ -135,7 +138,7 @@ def real(path: str, horizon: int) -> None:
         print(f"  note: {n}")
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--skus", type=int, default=1000)
     ap.add_argument("--months", type=int, default=18)
@@ -143,7 +146,19 @@ def main() -> int:
     ap.add_argument("--capacity-factor", type=float, default=0.95, help="available hours / average load")
     ap.add_argument("--db", help="also run the whole chain on this database")
     ap.add_argument("--horizon", type=int, default=18)
-    args = ap.parse_args()
+    ap.add_argument("--smoke", action="store_true",
+                    help="40 SKUs x 6 months on 2 work centers, then the chain on a small demo (scale 0.05)")
+    args = ap.parse_args(argv)
+    if args.smoke:
+        from analytics import access, demo
+
+        args.skus, args.months, args.wcs, args.horizon = 40, 6, 2, 6
+        synthetic(args)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "plan_smoke.duckdb"
+            demo.build_demo(path, scale=0.05, seed=42, as_of=date(2026, 10, 31), user=access.SYSTEM)
+            real(str(path), args.horizon)
+        return 0
     synthetic(args)
     if args.db:
         real(args.db, args.horizon)
