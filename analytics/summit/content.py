@@ -58,6 +58,7 @@ from analytics.planning import (
     scenario_kpis,
 )
 from analytics.planning.common import has_table
+from analytics.planning.scenarios import scenario_staleness
 from analytics.scorecard import scorecard as kpi_scorecard
 
 REVIEW_MONTHS = 6
@@ -156,6 +157,7 @@ def summit_plan(con, as_of: date) -> tuple[Plan | None, dict, list[str]]:
                    "key_figures": _figures(res.kpis)}
         if res.plan.as_of != as_of:
             notes.append(f"The recommended scenario {name!r} was planned as of {res.plan.as_of}, not {as_of}.")
+        version["stale"] = scenario_staleness(con, [res]).get(name)  # None: planned on the summit's data
         return res.plan, version, notes
     try:
         inputs = plan_inputs(con, as_of, PLAN_HORIZON)
@@ -489,8 +491,9 @@ def plan_statement(plan_version: dict) -> str:
         months = f", {v.get('horizon')} months from {pd.Timestamp(v['first_period']):%b %Y}"
     if v.get("kind") == "recommended scenario":
         ver = f" version {v['plan_version']}" if v.get("plan_version") else ""
-        return (f"Plan shown: the recommended scenario '{v.get('name')}' ({v.get('strategy')} strategy, saved plan "
+        text = (f"Plan shown: the recommended scenario '{v.get('name')}' ({v.get('strategy')} strategy, saved plan "
                 f"#{v.get('plan_id')}{ver}), planned on the data as of {v.get('plan_as_of')}{months}.")
+        return text + (f" {v['stale']}" if v.get("stale") else "")
     return (f"Plan shown: the {v.get('strategy')} plan made when the summit started, on the data as of "
             f"{v.get('plan_as_of')}{months}, default settings.")
 

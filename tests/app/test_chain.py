@@ -164,6 +164,9 @@ def test_a_stale_scenario_says_so_on_the_page_and_in_the_summit(tiny_db, monkeyp
     _submit(at, "Run and save scenario")
     assert any("Saved scenario 'No change'" in s.value for s in at.success), [e.value for e in at.error]
     assert not at.warning  # computed on the current data
+    from analytics.planning import scenarios as sc
+
+    sc.mark_recommended(tiny_db, "No change")  # the summit's plan: this scenario's saved plan
     demand.save_override(tiny_db, "sku", "A", {APRIL: 40}, "units", REASON, "Pat")  # new data, same data day
     at = run_page("pages/scenarios.py")
     assert any(
@@ -177,6 +180,15 @@ def test_a_stale_scenario_says_so_on_the_page_and_in_the_summit(tiny_db, monkeyp
     comp = s.scenario_comparison.set_index("kpi")
     assert (comp.loc[["revenue", "fill_rate", "total_cost", "months_differing"], "No change delta"] == 0).all()
     assert s.scenarios["basis"].iloc[0].startswith("'No change' was computed on older data")
+    # The supply step's plan is that scenario's saved plan, made before the override: the step says so.
+    assert s.versions["plan"]["stale"].startswith("'No change' was computed on older data")
+    while not at.header[0].value.startswith("5."):
+        _submit(at, "Next ▶")
+    assert any(
+        "Plan shown: the recommended scenario 'No change'" in m.value.replace("\\", "")
+        and "computed on older data" in m.value
+        for m in at.markdown
+    )
     while not at.header[0].value.startswith("7."):  # the scenarios step warns
         _submit(at, "Next ▶")
     assert any("computed on older data" in w.value for w in at.warning)

@@ -163,6 +163,10 @@ def test_the_summit_says_which_plan_it_shows():
         "#7 version 2), planned on the data as of 2026-02-28, 18 months from "
         "Mar 2026."
     )
+    stale = rec | {"stale": "'Promo' was computed on older data (as of 2026-02-28): ..."}
+    assert content.plan_statement(stale).endswith(
+        "Mar 2026. 'Promo' was computed on older data (as of 2026-02-28): ..."
+    )
 
 
 # --------------------------------------------------------------------------- ATP explains itself
