@@ -104,3 +104,13 @@ def tiny_con(tiny_db):
     con = db.open_reader(tiny_db)
     yield con
     con.close()
+
+
+@pytest.fixture(scope="session")
+def partial_variant_dbs(tmp_path_factory) -> dict[str, Path]:
+    """The fixture company imported once per variant of tests/partial_data.py (shared by the command and page
+    matrices; tests may add to them, e.g. a summit, but never remove data)."""
+    from tests.partial_data import VARIANTS, import_variant
+
+    base = tmp_path_factory.mktemp("partial")
+    return {name: import_variant(base, v) for name, v in VARIANTS.items()}

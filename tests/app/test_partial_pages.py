@@ -8,13 +8,12 @@ from streamlit.testing.v1 import AppTest
 
 from analytics import access
 from tests.app.test_pages import PAGES, ROOT
-from tests.partial_data import VARIANTS, import_variant
+from tests.partial_data import VARIANTS
 
 
-@pytest.fixture(scope="module")
-def variant_dbs(tmp_path_factory):
-    base = tmp_path_factory.mktemp("partial_pages")
-    return {name: import_variant(base, v) for name, v in VARIANTS.items()}
+@pytest.fixture()
+def variant_dbs(partial_variant_dbs):
+    return partial_variant_dbs
 
 
 # Pages with tabs that compute only when open: every tab is visited.

@@ -5,13 +5,12 @@ from __future__ import annotations
 import pytest
 
 from analytics.__main__ import main
-from tests.partial_data import VARIANTS, import_variant
+from tests.partial_data import VARIANTS
 
 
-@pytest.fixture(scope="module")
-def variant_dbs(tmp_path_factory):
-    base = tmp_path_factory.mktemp("partial")
-    return {name: import_variant(base, v) for name, v in VARIANTS.items()}
+@pytest.fixture()
+def variant_dbs(partial_variant_dbs):
+    return partial_variant_dbs
 
 
 COMMANDS = {
