@@ -24,6 +24,7 @@ if filters is not None:
     overall = common.cached_read(v, "analytics.demand:fva_stairstep", q, lags=(1, 3))
     if overall.empty:
         st.info("No forecast snapshots cover this period yet.")
+        common.offer_backfill("fva_backfill", always=True)
         st.stop()
     common.verdicts(demand.fva_verdicts(overall))
     title = "Forecast value added: naive → statistical → sales → consensus"

@@ -267,13 +267,14 @@ def run_forecast_button(key: str) -> None:
 BACKFILL_OFFER = "_backfill_offer"  # session flag: an import just landed, offer forecast history
 
 
-def offer_backfill(key: str) -> None:
+def offer_backfill(key: str, always: bool = False) -> None:
     """After an import: offer statistical snapshots as of the last N month-ends (``batch.backfill``), so forecast
-    accuracy and value added work from the first day. Shown while the session flag ``BACKFILL_OFFER`` is set."""
+    accuracy and value added work from the first day. Shown while the session flag ``BACKFILL_OFFER`` is set
+    (or ``always``: a page that has no forecast history to show)."""
     from analytics.forecasting import batch
     from ui import auth
 
-    if not st.session_state.get(BACKFILL_OFFER):
+    if not (always or st.session_state.get(BACKFILL_OFFER)):
         return
     with st.container(border=True):
         st.markdown("**Forecast history.** Forecast accuracy and value added compare forecasts made in the past "
