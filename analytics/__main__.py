@@ -76,6 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dask", metavar="ADDRESS", help="run the batch on a Dask cluster (e.g. tcp://scheduler:8786)")
     p.add_argument("--input", help="CSV with series_id, period, value (forecast it instead of the database)")
     p.add_argument("--output", help="where --input mode writes its forecasts (CSV)")
+    p.add_argument("--model", default="auto", metavar="MODEL",
+                   help="auto (default: per demand class, backtested) or one model for every series: Combo, ARIMA, "
+                   "ETS, DampedETS, Theta, ThetaQ, HoltWinters, SES, SeasonalNaive, Naive, MovingAverage, IMAPA, ADIDA, "
+                   "TSB, SBA, Croston")
     p.add_argument("--backfill", type=int, metavar="N",
                    help="instead of one run: a statistical snapshot as of each of the last N month-ends, each from "
                         "the orders before it only (forecast accuracy and value added from the first import)")
@@ -157,12 +161,15 @@ def _run(args) -> int:
             if args.horizon < 1:
                 print("error: --horizon must be at least 1", file=sys.stderr)
                 return 2
+            if args.model not in batch.MODEL_CHOICES:
+                print(f"error: --model must be one of: {', '.join(batch.MODEL_CHOICES)}", file=sys.stderr)
+                return 2
             if args.input:
                 if not args.output:
                     print("error: --input needs --output", file=sys.stderr)
                     return 2
                 out = batch.forecast_csv(args.input, args.output, args.horizon, workers=args.workers,
-                                         dask_address=args.dask, progress=_progress)
+                                         dask_address=args.dask, progress=_progress, model=args.model)
                 print(f"wrote {len(out):,} rows for {out['series_id'].nunique():,} series to {args.output}")
                 return 0
             if args.backfill is not None:
@@ -170,11 +177,12 @@ def _run(args) -> int:
                     print("error: --backfill must be at least 1", file=sys.stderr)
                     return 2
                 report = batch.backfill(args.db, args.backfill, args.horizon, as_of=args.as_of,
-                                        workers=args.workers, dask_address=args.dask, progress=_progress)
+                                        workers=args.workers, dask_address=args.dask, progress=_progress,
+                                        model=args.model)
                 print(report.as_text())
                 return 0
             report = batch.run_forecast(args.db, args.horizon, as_of=args.as_of, workers=args.workers,
-                                        dask_address=args.dask, progress=_progress)
+                                        dask_address=args.dask, progress=_progress, model=args.model)
             print(report.as_text())
             return 0
         if args.command == "promise":

@@ -254,12 +254,17 @@ def run_forecast_button(key: str) -> None:
     from analytics.forecasting import batch
     from ui import auth
 
+    model = st.selectbox("Model", list(batch.MODEL_CHOICES), format_func=batch.MODEL_CHOICES.get,
+                         key=f"{key}_model", disabled=not auth.can("forecast"),
+                         help="Automatic: each SKU's demand class decides (the combination for smooth demand, "
+                         "IMAPA for intermittent), every candidate backtested for the leaderboard. Or one model "
+                         "for every SKU and family (items with no recent demand still get zero).")
     if st.button("Run the statistical forecast now", key=key, disabled=not auth.can("forecast"),
                  help="Forecasts every active SKU and family; the dashboard keeps working and shows the new "
                  "snapshot when it lands. A copy of the database is kept first (Audit log & backups page)."):
         bar = st.progress(0.0, text="Starting the forecast run…")
         report = batch.run_forecast(db_path(), progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m),
-                                    user=auth.user())
+                                    user=auth.user(), model=model)
         st.cache_data.clear()
         st.success(report.as_text())
 

@@ -97,16 +97,52 @@ class SeriesResult:
     error: str = ""
 
 
+#: What a planner can pick for a run: the automatic choice, or one model for every series (``models.MODEL_ALIASES``
+#: but the zero forecast), with the label a screen shows.
+MODEL_CHOICES: dict[str, str] = {
+    "auto": "Automatic (recommended): per demand class, backtested",
+    "Combo": "Combination (trimmed mean of Theta, ETS, ThetaQ, Holt-Winters, ARIMA, seasonal naive)",
+    "ARIMA": "ARIMA (automatic order search)",
+    "ETS": "Exponential smoothing (ETS, by AICc)",
+    "DampedETS": "Exponential smoothing with a damped trend",
+    "Theta": "Theta",
+    "ThetaQ": "Theta on quarterly totals",
+    "HoltWinters": "Holt-Winters (damped, multiplicative)",
+    "SES": "Simple exponential smoothing",
+    "SeasonalNaive": "Seasonal naive (same month last year)",
+    "Naive": "Naive (last month)",
+    "MovingAverage": "Moving average (3 months)",
+    "IMAPA": "IMAPA (intermittent: temporal aggregation)",
+    "ADIDA": "ADIDA (intermittent: temporal aggregation)",
+    "TSB": "TSB (intermittent)",
+    "SBA": "SBA (intermittent)",
+    "Croston": "Croston (intermittent)",
+}
+
+
+def check_model(model: str | None) -> str | None:
+    """None for the automatic choice ('auto', '' or None), else the alias; ValueError for an unknown one."""
+    if model in (None, "", "auto"):
+        return None
+    if model not in MODEL_CHOICES:
+        raise ValueError(f"unknown model {model!r}; choose one of: {', '.join(MODEL_CHOICES)}")
+    return model
+
+
 def forecast_chunk(
-    chunk: list[tuple[str, np.ndarray]], h: int, n_windows: int, season_length: int
+    chunk: list[tuple[str, np.ndarray]], h: int, n_windows: int, season_length: int, model: str | None = None
 ) -> list[SeriesResult]:
-    """Forecast a list of (unique_id, y) in one worker. Top-level so that it pickles for processes and Dask."""
+    """Forecast a list of (unique_id, y) in one worker. Top-level so that it pickles for processes and Dask.
+
+    ``model``: a model alias the planner picked for every series (None = the automatic choice)."""
     from analytics.forecasting.auto import auto_forecast
 
     out = []
     for uid, y in chunk:
         try:
-            r = auto_forecast(np.asarray(y, dtype=float), h, season_length=season_length, n_windows=n_windows)
+            r = auto_forecast(
+                np.asarray(y, dtype=float), h, season_length=season_length, n_windows=n_windows, model=model
+            )
             out.append(
                 SeriesResult(
                     uid,
@@ -234,14 +270,19 @@ def run_series(
     season_length: int = 12,
     chunk_size: int | None = None,
     progress: Progress | None = None,
+    model: str | None = None,
 ) -> list[SeriesResult]:
-    """Forecast every series on ``executor``, reporting progress as chunks complete."""
+    """Forecast every series on ``executor``, reporting progress as chunks complete.
+
+    ``model``: one of ``MODEL_CHOICES`` a planner picked for every series ('auto' or None: the automatic choice).
+    """
+    model = check_model(model)
     if not series:
         return []
     n_workers = getattr(executor, "_max_workers", 4) or 4
     size = chunk_size or max(1, min(50, math.ceil(len(series) / (n_workers * 4))))
     chunks = [series[i : i + size] for i in range(0, len(series), size)]
-    futures = [executor.submit(forecast_chunk, c, h, n_windows, season_length) for c in chunks]
+    futures = [executor.submit(forecast_chunk, c, h, n_windows, season_length, model) for c in chunks]
     results, done = [], 0
     for fut in cf.as_completed(futures):
         part = fut.result()
@@ -370,8 +411,13 @@ def run_forecast(
     executor: cf.Executor | None = None,
     n_windows: int = 3,
     progress: Progress | None = None,
+    model: str | None = None,
 ) -> RunReport:
-    """Forecast every active SKU and every family, then write the snapshot, leaderboard and backtests."""
+    """Forecast every active SKU and every family, then write the snapshot, leaderboard and backtests.
+
+    ``model``: a model a planner picked for every series (``MODEL_CHOICES``; None or 'auto': the automatic choice).
+    """
+    model = check_model(model)
     t0 = time.perf_counter()
     path = db.resolve_db_path(db_path)
     reader = db.open_reader(path)
@@ -392,7 +438,7 @@ def run_forecast(
         progress(0.0, f"{len(series):,} series to forecast")
 
     def go(ex: cf.Executor, label: str) -> tuple[list[SeriesResult], str]:
-        return run_series(series, horizon, ex, n_windows=n_windows, progress=progress), label
+        return run_series(series, horizon, ex, n_windows=n_windows, progress=progress, model=model), label
 
     if executor is not None:
         results, label = go(executor, type(executor).__name__)
@@ -412,7 +458,8 @@ def run_forecast(
     with db.writer(path) as con:
         run_id = int(con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM forecast_runs").fetchall()[0][0])
         access.note(target=f"forecast run {run_id}", after={"series": len(results), "failed": len(failures),
-                                                            "horizon": horizon, "snapshot_date": str(as_of)})
+                                                            "horizon": horizon, "snapshot_date": str(as_of),
+                                                            "model": model or "auto"})
         frames = result_frames(results, months, first_period, run_id, as_of, reconciled)
         frames["forecast_reconciliation"] = pd.DataFrame([{
             "run_id": run_id, "method": rec_info["method"], "shrinkage": rec_info["lambda"],
@@ -494,6 +541,7 @@ def backfill(
     dask_address: str | None = None,
     executor: cf.Executor | None = None,
     progress: Progress | None = None,
+    model: str | None = None,
 ) -> BackfillReport:
     """Statistical snapshots as of each of the last ``n`` month-ends (:func:`backfill_month_ends`), oldest first.
 
@@ -520,7 +568,7 @@ def backfill(
                 shown[0] = max(shown[0], (i + min(f, 1.0)) / len(todo))
                 if progress:
                     progress(shown[0], f"as of {end} ({i + 1}/{len(todo)}): {m}")
-            runs.append(run_forecast(path, horizon, as_of=end, executor=ex, progress=step))
+            runs.append(run_forecast(path, horizon, as_of=end, executor=ex, progress=step, model=model))
 
     if todo:
         if executor is not None:
@@ -545,9 +593,12 @@ def forecast_csv(
     dask_address: str | None = None,
     executor: cf.Executor | None = None,
     progress: Progress | None = None,
+    model: str | None = None,
 ) -> pd.DataFrame:
     """Forecast monthly series from a long CSV (series_id, period, value) into a CSV with
-    series_id, period, model, forecast, lo80, hi80, lo95, hi95. Gaps between months count as 0."""
+    series_id, period, model, forecast, lo80, hi80, lo95, hi95. Gaps between months count as 0.
+    ``model``: as :func:`run_forecast` (None: the automatic choice)."""
+    model = check_model(model)
     raw = pd.read_csv(input_path, dtype={"series_id": str})
     missing = {"series_id", "period", "value"} - set(raw.columns)
     if missing:
@@ -568,10 +619,10 @@ def forecast_csv(
         series.append((str(sid), full.to_numpy(dtype=float)))
         firsts[str(sid)] = full.index.max() + 1
     if executor is not None:
-        results = run_series(series, horizon, executor, progress=progress)
+        results = run_series(series, horizon, executor, progress=progress, model=model)
     else:
         with make_executor(workers, dask_address) as (ex, _):
-            results = run_series(series, horizon, ex, progress=progress)
+            results = run_series(series, horizon, ex, progress=progress, model=model)
     rows = []
     for r in results:
         if not r.ok:

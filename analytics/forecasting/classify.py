@@ -39,15 +39,19 @@ ADI_CUTOFF = 1.32
 CV2_CUTOFF = 0.49
 DEMAND_CLASSES = ("smooth", "erratic", "intermittent", "lumpy", "new", "inactive")
 
-#: Model aliases tried for each class (see ``models.make_model``); the first one is the class default,
-#: used when the history is too short to backtest. ARIMA is not among the defaults: its order search cost
-#: about twice the whole combination per fit and it was rarely picked (30 of 617 M1, 5 of 366 Tourism
-#: series with the old refit backtest); it stays available as a model (``make_model("ARIMA")``).
+#: Model aliases backtested for each class (see ``models.make_model``); the first one is the class default, which
+#: the automatic forecast uses (``auto.auto_forecast``; the others are on the leaderboard for the planner to
+#: compare and pick). Smooth and erratic demand: the trimmed-mean combination of Theta, ETS, ThetaQ,
+#: HoltWinters, ARIMA and SeasonalNaive (``models.Combo``), with ARIMA also shown on its own. Intermittent and
+#: lumpy demand: IMAPA (temporal aggregation at every level up to the mean demand interval); on the carparts
+#: tuning set (2,509 spare parts x 3 origins, h 6; intermittent and lumpy pairs) its RMSSE was 0.671 against
+#: SBA 0.790, Croston 0.809, TSB 0.717, MovingAverage 0.741, ADIDA 0.666, and its 80/95% intervals held 87% / 95%
+#: of the actuals (ADIDA's 77% / 84%).
 CANDIDATES_BY_CLASS: dict[str, tuple[str, ...]] = {
-    "smooth": ("Combo", "ETS", "Theta", "SeasonalNaive", "Naive"),
-    "erratic": ("Combo", "ETS", "Theta", "SeasonalNaive", "Naive"),
-    "intermittent": ("SBA", "Croston", "TSB", "MovingAverage", "Naive"),
-    "lumpy": ("SBA", "Croston", "TSB", "MovingAverage", "Naive"),
+    "smooth": ("Combo", "ETS", "Theta", "ARIMA", "SeasonalNaive", "Naive"),
+    "erratic": ("Combo", "ETS", "Theta", "ARIMA", "SeasonalNaive", "Naive"),
+    "intermittent": ("IMAPA", "ADIDA", "TSB", "SBA", "Croston", "MovingAverage", "Naive"),
+    "lumpy": ("IMAPA", "ADIDA", "TSB", "SBA", "Croston", "MovingAverage", "Naive"),
     "new": ("SES", "MovingAverage", "Naive"),
     "inactive": ("Zero",),
 }

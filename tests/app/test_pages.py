@@ -297,3 +297,22 @@ def test_caches_follow_the_data_version(app_db):
     assert v2 != v1
     assert common.as_of_default(v2) == date(2026, 4, 30) != first
     assert common.as_of_default(v1) == first  # the old version's entry is still the old answer
+
+
+def test_a_planner_can_run_the_forecast_with_arima(forecast_db):
+    # issue 11: ARIMA existed in the code but no option reached it; the run button now offers every model
+    from analytics import db
+
+    at = run_page("pages/demand_workbench.py")
+    assert "ARIMA (automatic order search)" in at.selectbox(key="wb_run_model").options
+    at.selectbox(key="wb_run_model").set_value("ARIMA")
+    next(b for b in at.button if b.label == "Run the statistical forecast now").click()
+    at.run(timeout=180)
+    assert not at.exception, at.exception
+    con = db.open_reader(forecast_db)
+    chosen = con.execute(
+        "SELECT DISTINCT model, reason FROM forecast_leaderboard WHERE run_id = 2 AND chosen AND demand_class <> 'inactive'"
+    ).fetchall()
+    con.close()
+    assert chosen and {m for m, _ in chosen} == {"ARIMA"}
+    assert all(r.startswith("ARIMA chosen by the planner") for _, r in chosen)

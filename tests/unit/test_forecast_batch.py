@@ -203,3 +203,18 @@ def test_backfill_command_line(tiny_db, capsys):
     out = capsys.readouterr().out
     assert "1 statistical snapshot(s) written" in out and "2026-02-28: run #1" in out
     assert main(["forecast", "--db", str(tiny_db), "--backfill", "0"]) == 2
+
+
+def test_csv_mode_with_a_model_the_planner_picked(tmp_path):
+    # ARIMA is reachable from the command line: every active series gets it, and the output says so
+    src, out = tmp_path / "series.csv", tmp_path / "forecasts.csv"
+    _series_csv(src)
+    with cf.ThreadPoolExecutor(2) as ex:
+        df = batch.forecast_csv(src, out, horizon=4, executor=ex, model="ARIMA")
+    assert set(df.loc[df["series_id"] == "seasonal", "model"]) == {"ARIMA"}
+    with pytest.raises(ValueError, match="unknown model"):
+        batch.forecast_csv(src, out, horizon=4, model="Prophet")
+    # every choice offered to planners is a model the engine has (or the automatic choice)
+    from analytics.forecasting.models import MODEL_ALIASES
+
+    assert set(batch.MODEL_CHOICES) - {"auto"} <= set(MODEL_ALIASES)

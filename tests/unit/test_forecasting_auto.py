@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from analytics.forecasting.auto import SeriesForecast, auto_forecast
-from analytics.forecasting.models import Combo
+from analytics.forecasting.models import Combo, make_model
 
 FORECAST_COLUMNS = ["step", "mean", "lo80", "hi80", "lo95", "hi95"]
 LEADERBOARD_COLUMNS = ["model", "wmape", "mase", "smape", "bias", "chosen", "notes"]
@@ -47,15 +47,18 @@ def check_shape(result: SeriesForecast, h: int) -> None:
     assert isinstance(result.reason, str) and result.reason
 
 
-def test_seasonal_series_gets_a_seasonal_model_chosen_by_backtest():
+def test_seasonal_series_gets_the_combination_ranked_by_backtest():
     y = seasonal_demand()
     result = auto_forecast(y, 12)
     check_shape(result, 12)
     assert result.demand_class == "smooth"
-    candidates = ["Combo", "ETS", "Theta", "SeasonalNaive", "Naive"]
-    assert result.leaderboard["model"].tolist()[:5] == candidates
-    assert result.chosen in {"Combo", *(f"Combo+{a}" for a in candidates[1:])}
-    assert "backtest WMAPE" in result.reason and "over 3 origins" in result.reason
+    candidates = ["Combo", "ETS", "Theta", "ARIMA", "SeasonalNaive", "Naive"]
+    assert result.leaderboard["model"].tolist() == candidates
+    # the class default, always (no per-series switching); the reason says where its backtest ranks
+    assert result.chosen == "Combo"
+    wmape = result.leaderboard.set_index("model")["wmape"]
+    rank = int((wmape < wmape["Combo"]).sum()) + 1
+    assert f"backtest WMAPE {wmape['Combo']:.1%}, rank {rank} of 6 over 3 origins" in result.reason
     assert "demand class smooth" in result.reason
     # the forecast follows the seasonal swing of +-150 around the level
     assert result.forecast["mean"].max() - result.forecast["mean"].min() > 150
@@ -63,23 +66,21 @@ def test_seasonal_series_gets_a_seasonal_model_chosen_by_backtest():
     assert len(result.backtest) == 3 * 12 * len(result.leaderboard)
     assert result.backtest["cutoff"].dtype.kind == "i"
     assert sorted(result.backtest["cutoff"].unique().tolist()) == [39, 43, 47]  # 60 - 12 - 1 - 2*4 ...
-    wmape = result.leaderboard.set_index("model")["wmape"]
-    assert wmape[result.chosen.split("+")[-1]] == wmape[candidates].min()
     assert math.isfinite(result.error_sigma_lag1) and result.error_sigma_lag1 > 0
     lag1 = result.backtest[(result.backtest["model"] == result.chosen) & (result.backtest["step"] == 1)]
     assert result.error_sigma_lag1 == pytest.approx(np.std(lag1["y"] - lag1["forecast"], ddof=1))
 
 
-def test_intermittent_series_gets_an_intermittent_method():
+def test_intermittent_series_gets_temporal_aggregation():
     y = intermittent_demand()
     result = auto_forecast(y, 6)
     check_shape(result, 6)
     assert result.demand_class == "intermittent"
-    assert result.chosen in {"SBA", "Croston", "TSB", "MovingAverage"}
+    assert result.chosen == "IMAPA"
     assert "RMSE" in result.reason
-    assert set(result.leaderboard["model"]) == {"SBA", "Croston", "TSB", "MovingAverage", "Naive"}
-    # a flat rate of roughly 6 units every 3 months
-    assert result.forecast["mean"].iloc[0] == pytest.approx(2.0, abs=0.6)
+    assert set(result.leaderboard["model"]) == {"IMAPA", "ADIDA", "SBA", "Croston", "TSB", "MovingAverage", "Naive"}
+    # 6, 5, 7, 6 units every third month: at the 3-month level the sums are about 6, so about 2 a month
+    assert result.forecast["mean"].iloc[0] == pytest.approx(2.0, abs=0.3)
 
 
 def test_short_history_uses_class_rules_and_says_so():
@@ -137,7 +138,7 @@ def test_a_clearly_better_candidate_is_averaged_with_the_class_default():
     # the same 12 months repeat exactly: seasonal naive is perfect in every backtest window (WMAPE 0),
     # far more than 20% better than the combination, so the forecast is the mean of the two
     y = np.tile([10.0, 50, 30, 80, 20, 60, 40, 90, 15, 55, 35, 85], 5)
-    result = auto_forecast(y, 12)
+    result = auto_forecast(y, 12, select=True)  # the old per-series rule, kept as an option
     check_shape(result, 12)
     assert result.chosen == "Combo+SeasonalNaive"
     assert result.reason.startswith("backtest WMAPE of SeasonalNaive (0.0%) is more than 20% below the class default")
@@ -156,7 +157,24 @@ def test_a_clearly_better_candidate_is_averaged_with_the_class_default():
 def test_the_class_default_is_kept_without_a_clear_margin(monkeypatch):
     import analytics.forecasting.auto as auto
 
-    monkeypatch.setattr(auto, "SWITCH_MARGIN", 0.999)  # nothing can be 99.9% better than SBA here
-    result = auto.auto_forecast(intermittent_demand(), 6)
-    assert result.chosen == "SBA"
-    assert result.reason.startswith(("class default SBA kept", "lowest backtest RMSE"))
+    monkeypatch.setattr(auto, "SWITCH_MARGIN", 0.999)  # nothing can be 99.9% better than IMAPA here
+    result = auto.auto_forecast(intermittent_demand(), 6, select=True)
+    assert result.chosen == "IMAPA"
+    assert result.reason.startswith(("class default IMAPA kept", "lowest backtest RMSE"))
+
+
+def test_a_planner_can_pick_arima():
+    # the planner's model is the forecast for every active series; the class candidates stay on the leaderboard
+    y = seasonal_demand()
+    result = auto_forecast(y, 12, model="ARIMA")
+    check_shape(result, 12)
+    assert result.chosen == "ARIMA"
+    assert result.leaderboard["model"].tolist() == ["ARIMA", "Combo", "ETS", "Theta", "SeasonalNaive", "Naive"]
+    assert result.reason.startswith("ARIMA chosen by the planner; its backtest WMAPE")
+    expected = make_model("ARIMA").fit(y).predict(12)["mean"].to_numpy()
+    assert result.forecast["mean"].to_numpy() == pytest.approx(np.clip(expected, 0, None))
+    # inactive items still get zero; 'auto' is the automatic choice; an unknown name is refused
+    assert auto_forecast([5.0] * 20 + [0.0] * 8, 4, model="ARIMA").chosen == "Zero"
+    assert auto_forecast(y, 12, model="auto").chosen == "Combo"
+    with pytest.raises(ValueError, match="unknown model"):
+        auto_forecast(y, 12, model="Prophet")

@@ -449,6 +449,33 @@ def test_combination_members_that_cannot_fit_are_not_replaced_by_their_fallback(
     assert member._delegate is None
     combo = Combo().fit(y)
     assert "members left out: HoltWinters not fitted" in combo.fallback_note
-    assert [m.alias for m in combo.fitted_members_] == ["Theta", "ETS", "ThetaQ"]
+    assert [m.alias for m in combo.fitted_members_] == ["Theta", "ETS", "ThetaQ", "ARIMA", "SeasonalNaive"]
     # asked on its own, the unfitted member fits its fallback then
     assert np.isfinite(member.predict(3)["mean"]).all() and member.used_alias == "ETS"
+
+
+def test_trimmed_mean_drops_the_extremes_with_five_or_more_members():
+    from analytics.forecasting.models.combo import combine
+
+    # per step: [1, 2, 3, 4, 100] -> drop 1 and 100 -> (2 + 3 + 4) / 3 = 3; [5, 5, 6, 7, 0] -> (5 + 5 + 6) / 3
+    values = np.array([[1.0, 5], [2, 5], [3, 6], [4, 7], [100, 0]])
+    assert combine(values, "trimmed").tolist() == pytest.approx([3.0, 16 / 3])
+    # with four members the trimmed mean is the plain mean: (1 + 2 + 3 + 4) / 4
+    assert combine(values[:4, :1], "trimmed").tolist() == pytest.approx([2.5])
+    assert combine(values, "median").tolist() == pytest.approx([3.0, 5.0])
+
+
+def test_default_combo_is_the_trimmed_mean_of_its_six_members():
+    y = seasonal_series(72)
+    combo = Combo().fit(y)
+    assert [m.alias for m in combo.fitted_members_] == [
+        "Theta",
+        "ETS",
+        "ThetaQ",
+        "HoltWinters",
+        "ARIMA",
+        "SeasonalNaive",
+    ]
+    means = np.stack([m.predict(6)["mean"].to_numpy() for m in combo.fitted_members_])
+    expected = np.sort(means, axis=0)[1:-1].mean(axis=0)
+    assert combo.predict(6)["mean"].to_numpy() == pytest.approx(expected)
