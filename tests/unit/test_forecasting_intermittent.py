@@ -72,3 +72,15 @@ def test_damped_ets_keeps_a_damped_trend():
     steps = np.diff(mean)
     assert (steps > 0).all()
     assert steps[-1] < steps[0]
+
+
+def test_interval_floor_at_zero_when_zeros_are_common():
+    # 2 of every 3 months have no demand (zero share 67% >= 10%): the 80% interval is [0, mean + the errors'
+    # 80% quantile], not the equal-tailed [mean + q10, mean + q90], which would also hold every zero month
+    y = np.tile([0.0, 0.0, 6.0], 8)
+    model = IMAPA(alpha=0.2).fit(y)
+    pred = model.predict(2)
+    errors = model.errors_[np.isfinite(model.errors_)]
+    assert pred["lo-80"].tolist() == [0.0, 0.0]
+    assert pred["hi-80"].iloc[0] == pytest.approx(pred["mean"].iloc[0] + np.quantile(errors, 0.80))
+    assert pred["hi-95"].iloc[0] == pytest.approx(pred["mean"].iloc[0] + np.quantile(errors, 0.95))

@@ -12,6 +12,12 @@ from analytics.forecasting.models.theta import _ses_alpha, _ses_levels
 __all__ = ["ADIDA", "IMAPA", "SBA", "TSB", "Croston", "aggregation_level"]
 
 
+def _zero_share(y: np.ndarray) -> float:
+    """Share of months without demand from the first demand on (for the intervals' zero floor)."""
+    nz = np.flatnonzero(y > 0)
+    return float(np.mean(y[nz[0] :] <= 0)) if nz.size else 1.0
+
+
 class Croston(ForecastModel):
     """Croston's method with a fixed smoothing constant ``alpha`` (default 0.1).
 
@@ -65,10 +71,11 @@ class Croston(ForecastModel):
         self.z_hat_, self.p_hat_ = z_hat, p_hat
         self.level_ = float(path[-1])
         self.errors_ = y[1:] - path[:-1]
+        self.zero_share_ = _zero_share(y)
 
     def _forecast(self, h: int, levels: Sequence[int]) -> tuple[np.ndarray, Bounds]:
         mean = np.full(h, self.level_)
-        return mean, _empirical_bounds(mean, self.errors_, levels)
+        return mean, _empirical_bounds(mean, self.errors_, levels, self.zero_share_)
 
 
 class SBA(Croston):
@@ -128,10 +135,11 @@ class TSB(ForecastModel):
         self.z_hat_, self.d_hat_ = z_hat, d_hat
         self.level_ = float(path[-1])
         self.errors_ = y[1:] - path[:-1]
+        self.zero_share_ = _zero_share(y)
 
     def _forecast(self, h: int, levels: Sequence[int]) -> tuple[np.ndarray, Bounds]:
         mean = np.full(h, self.level_)
-        return mean, _empirical_bounds(mean, self.errors_, levels)
+        return mean, _empirical_bounds(mean, self.errors_, levels, self.zero_share_)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -210,10 +218,11 @@ class ADIDA(ForecastModel):
         self.k_ = aggregation_level(y)
         self.alpha_, self.level_, path = _bucket_path(y, self.k_, self.alpha)
         self.errors_ = y - path
+        self.zero_share_ = _zero_share(y)
 
     def _forecast(self, h: int, levels: Sequence[int]) -> tuple[np.ndarray, Bounds]:
         mean = np.full(h, self.level_)
-        return mean, _empirical_bounds(mean, self.errors_, levels)
+        return mean, _empirical_bounds(mean, self.errors_, levels, self.zero_share_)
 
     def _forecast_from(self, y: np.ndarray, h: int, cache: UpdateCache | None) -> np.ndarray | None:
         return np.full(h, _bucket_path(y, self.k_, self.alpha_)[1])  # bucket size and alpha kept
@@ -242,6 +251,7 @@ class IMAPA(ADIDA):
             counts = np.sum(np.isfinite(paths), axis=0)
             path = np.where(counts > 0, np.nansum(paths, axis=0) / np.maximum(counts, 1), np.nan)
         self.errors_ = y - path
+        self.zero_share_ = _zero_share(y)
 
     def _forecast_from(self, y: np.ndarray, h: int, cache: UpdateCache | None) -> np.ndarray | None:
         means = [_bucket_path(y, k, a)[1] for k, a in zip(range(1, self.k_ + 1), self.alphas_)]
