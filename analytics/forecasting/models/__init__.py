@@ -15,6 +15,7 @@ Models (``alias`` in brackets) and how each builds its prediction intervals:
   values <= 0. Analytic class-1 variance sigma^2 (1 + sum c_j^2) (Hyndman et al. 2008, ch. 6). The
   estimate is statsmodels' own, reached by the same optimiser path with less overhead (``_ets_mle``), and
   kept as an ``EtsFit`` record instead of a full ``ETSResults``.
+- [DampedETS] the same restricted to the damped-trend configurations (AAdN; AAdA on the raw series).
 - [SES] the same with the level-only configuration (for new items).
 - [HoltWinters] ETS(M,Ad,M) on the raw series; class-1 variance applied to relative errors (approximation).
 - [Theta] SES with drift, theta = 2, on the working series, estimated as statsmodels ``ThetaModel`` does (OLS
@@ -22,13 +23,15 @@ Models (``alias`` in brackets) and how each builds its prediction intervals:
   variance sigma^2 (1 + (h - 1) alpha^2) with sigma from its in-sample one-step errors.
 - [ThetaQ] the same on quarterly means of the working series (temporal aggregation); bounds widened by
   sqrt(3) to months.
-- [ARIMA] statsmodels ``SARIMAX``, a small (p, 1, q) search by AICc on the working series; the state-space
-  forecast variance.
+- [ARIMA] automatic ARIMA(p, d, q) on the working series: d by KPSS tests, a stepwise order search by AICc
+  as R's ``auto.arima`` (CSS estimates; see ``arima.py`` for why not SARIMAX: 15 ms a fit); psi-weight variance.
 - [Croston], [SBA], [TSB] intermittent demand (written here; statsmodels has none); flat interval from the
-  empirical quantiles of the in-sample one-step errors.
-- [Combo] mean of Theta, ETS, ThetaQ and HoltWinters (``COMBO_MEMBERS``); each bound is the mean of the
-  members' bounds (quantile averaging). A member that cannot be fitted is left out without fitting its
-  fallback (``fit_member``).
+  empirical quantiles of the in-sample one-step errors (floored at zero when zero months are common).
+- [ADIDA], [IMAPA] temporal aggregation for intermittent demand: SES on k-month bucket sums, k the mean demand
+  interval (ADIDA) or every k up to it, averaged (IMAPA); intervals as Croston's.
+- [Combo] trimmed mean (lowest and highest dropped per month) of Theta, ETS, ThetaQ, HoltWinters, ARIMA and
+  SeasonalNaive (``COMBO_MEMBERS``); each bound is the same trimmed mean of the members' bounds (quantile
+  averaging). A member that cannot be fitted is left out without fitting its fallback (``fit_member``).
 - [Zero] all-zero forecast and interval (inactive items).
 
 Working series of ETS, Theta and ARIMA: the history is tested for seasonality (90% ACF test at lag
@@ -44,7 +47,7 @@ are silenced inside the fit only.
 ``forecast_from(y_longer, h)`` is the fixed-parameter forecast from a later origin that the backtest uses:
 the fitted parameters (smoothing constants, ETS configuration and initial states, Theta drift, ARIMA
 coefficients, seasonal indices, log decision) stay fixed and only the states run through the extra months
-(statsmodels' own ETS recursion, the SES filter of Theta, ``SARIMAXResults.apply`` for ARIMA). Models
+(statsmodels' own ETS recursion, the SES filter of Theta, ARIMA's error filter and recursion). Models
 without estimated parameters recompute; an update that cannot run (a log-scale model meeting a zero, say)
 
 One file per family: ``base`` (the base class and shared helpers), ``prepared`` (seasonal adjustment, log
