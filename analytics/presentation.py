@@ -65,6 +65,8 @@ class Column:
     @property
     def places(self) -> int:
         """Decimal places shown (percent: of the percentage)."""
+        if self.kind == MONEY and self.decimals:
+            return self.decimals  # e.g. unit prices
         if self.kind in WHOLE_KINDS:
             return 0
         return 1 if self.decimals is None else self.decimals
@@ -299,8 +301,8 @@ COLUMNS: dict[str, Column] = {
     "rmse": C("RMSE (units)", DECIMAL),
     "mase": C("MASE", DECIMAL, decimals=2),
     "tracking_signal": C("Tracking signal", DECIMAL),
-    "cum_error": C("Sum of errors (units)", DECIMAL),
-    "sum_error": C("Sum of errors (units)", DECIMAL),
+    "cum_error": C("Sum of errors (units)", DECIMAL, decimals=0),
+    "sum_error": C("Sum of errors (units)", DECIMAL, decimals=0),
     # time
     "load_hours": C("Load", HOURS),
     "available_hours": C("Available", HOURS),

@@ -74,6 +74,7 @@ def show_table(
         st.info("Nothing to show.")
         return None
     shown, cfg = show_frame(df, columns, order, drop_empty)
+    kwargs.setdefault("placeholder", pr.MISSING)  # a missing value reads '–', as in the packs, not 'None'
     return st.dataframe(shown, column_config=cfg, hide_index=True, width="stretch", height=height, key=key, **kwargs)
 
 
@@ -103,6 +104,7 @@ def show_prepared(prepared: Prepared, **kwargs):
     if len(prepared) == 0:
         st.info("Nothing to show.")
         return None
+    kwargs.setdefault("placeholder", pr.MISSING)
     return st.dataframe(prepared.data, column_config=prepared.config, hide_index=True, width="stretch", **kwargs)
 
 
@@ -116,5 +118,6 @@ def edit_table(df: pd.DataFrame, columns: dict | None = None, **kwargs) -> pd.Da
     if isinstance(kwargs.get("disabled"), (list, tuple)):
         ahead = dict(zip(df.columns, shown.columns))
         kwargs["disabled"] = [ahead.get(c, c) for c in kwargs["disabled"]]
+    kwargs.setdefault("placeholder", pr.MISSING)
     edited = st.data_editor(shown, column_config=cfg, hide_index=True, width="stretch", **kwargs)
     return edited.rename(columns=back)

@@ -39,6 +39,7 @@ def test_show_table_passes_the_checks():
     assert table_problems(at) == []
     df = at.dataframe[0].value
     assert list(df.columns) == ["Money impact", "Fill rate", "MAD (units)", "Month", "Odd thing"]
+    assert at.dataframe[0].proto.placeholder == "–"  # a missing number reads '–' as in the packs, not 'None'
 
 
 def test_the_check_catches_a_raw_table():
