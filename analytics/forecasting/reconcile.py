@@ -482,22 +482,41 @@ def reconcile_run(
         return pd.DataFrame(columns=["unique_id", "step", "mean", "lo80", "hi80", "lo95", "hi95"]), {
             "method": "none", "lambda": None, "n_samples": 0, "notes": ["no SKU forecasts to reconcile"]}
     h = Hierarchy.from_levels(skus, [[total_id] * len(skus), [family_prefix + str(family_of[s]) for s in skus]])
-    base, res = [], []
-    for uid in h.ids:
-        r = ok.get(uid)
-        if r is None:
-            continue
-        base.append(r.forecast[["step", "mean", "lo80", "hi80", "lo95", "hi95"]].assign(unique_id=uid))
-        bt = r.backtest
-        if bt is not None and len(bt):
-            bt = bt[bt["model"] == r.chosen]
-            hist = months[uid]
-            keys = [(hist[int(c)], int(s)) for c, s in zip(bt["cutoff"], bt["step"])]
-            res.append(pd.DataFrame({"unique_id": uid, "key": keys, "error": (bt["y"] - bt["forecast"]).to_numpy()}))
-    out, info = reconcile_forecasts(
-        pd.concat(base, ignore_index=True), h, pd.concat(res, ignore_index=True) if res else None, method,
-        aggregate_scale,
-    )
+    rs = [ok[u] for u in h.ids if u in ok]
+    # plain arrays, stacked once (pandas operations per series cost ~1 ms each: minutes at 100,000 SKUs)
+    cols = ["step", "mean", "lo80", "hi80", "lo95", "hi95"]
+    where: dict[tuple, list[int]] = {}  # column positions per column layout (the same for every series)
+
+    def at(frame: pd.DataFrame, names: list[str]) -> list[int]:
+        layout = tuple(frame.columns)
+        if layout not in where:
+            where[layout] = [layout.index(c) for c in names]
+        return where[layout]
+
+    fc = np.concatenate([r.forecast.to_numpy(dtype=float)[:, at(r.forecast, cols)] for r in rs])
+    base = pd.DataFrame(fc, columns=cols)
+    base["step"] = base["step"].astype(int)
+    base.insert(0, "unique_id", np.repeat(np.array([r.unique_id for r in rs], dtype=object),
+                                          [len(r.forecast) for r in rs]))
+    with_bt = [r for r in rs if r.backtest is not None and len(r.backtest)]
+    residuals = None
+    if with_bt:
+        bcols = ["cutoff", "step", "y", "forecast"]
+        where.clear()
+        parts = [(r, r.backtest.to_numpy(), at(r.backtest, [*bcols, "model"])) for r in with_bt]
+        keep = [p[:, ix[4]] == r.chosen for r, p, ix in parts]
+        num = np.concatenate([p[k][:, ix[:4]].astype(float) for (r, p, ix), k in zip(parts, keep)])
+        lens = [int(k.sum()) for k in keep]
+        # key: (origin month, step) as one integer; a series' months run on from its first month, so the
+        # origin month is the first month's number plus the cutoff index
+        first = np.array([months[r.unique_id][0].year * 12 + months[r.unique_id][0].month for r in with_bt])
+        origin = np.repeat(first, lens) + num[:, 0].astype(np.int64)
+        residuals = pd.DataFrame({
+            "unique_id": np.repeat(np.array([r.unique_id for r in with_bt], dtype=object), lens),
+            "key": origin * 1000 + num[:, 1].astype(np.int64),
+            "error": num[:, 2] - num[:, 3],
+        })
+    out, info = reconcile_forecasts(base, h, residuals, method, aggregate_scale)
     failed = [r.unique_id for r in results if not r.ok and r.unique_id in family_of]
     if failed:
         info["notes"].append(f"{len(failed)} SKUs failed to forecast and are left out of the reconciliation")

@@ -194,3 +194,31 @@ def test_scaling_aggregate_variances_trusts_the_family_more():
     scaled = rc.scale_aggregates(cov, h, 0.5)
     np.testing.assert_allclose(rc.reconcile([10.0, 4.0, 3.0], h, "mint_shrink", scaled)[:, 0], [9.4, 5.2, 4.2])
     assert rc.scale_aggregates(cov, h, 1.0) is cov
+
+
+def test_reconcile_run_aligns_backtest_errors_by_calendar_month():
+    from datetime import date
+
+    from analytics.forecasting.batch import SeriesResult
+    from analytics.kpis import add_months
+
+    def result(uid, first, cutoffs, scale):
+        f = pd.DataFrame({"step": [1, 2], "mean": [10.0, 12.0]})
+        for lv, w in ((80, 0.2), (95, 0.3)):
+            f[f"lo{lv}"], f[f"hi{lv}"] = f["mean"] * (1 - w), f["mean"] * (1 + w)
+        bt = pd.DataFrame({"cutoff": np.repeat(cutoffs, 2), "step": np.tile([1, 2], len(cutoffs)),
+                           "y": scale * np.arange(1.0, 2 * len(cutoffs) + 1), "model": "ETS", "forecast": 0.0})
+        return SeriesResult(uid, True, "smooth", "ETS", "", f, None, bt), [add_months(first, i) for i in range(30)]
+
+    # A starts in Jan 2024, B in Jan 2025: B's cutoff 5 and A's cutoff 17 are the same month (June 2025)
+    a, ma = result("A", date(2024, 1, 1), [17, 20], 1.0)
+    b, mb = result("B", date(2025, 1, 1), [5, 8], 2.0)
+    f, mf = result("family:F", date(2024, 1, 1), [17, 20], 3.0)
+    t, mt = result("total:all", date(2024, 1, 1), [17, 20], 3.0)
+    out, info = rc.reconcile_run([a, b, f, t], {"A": "F", "B": "F"}, {"A": ma, "B": mb, "family:F": mf,
+                                                                     "total:all": mt},
+                                 total_id="total:all", family_prefix="family:")
+    assert info["n_samples"] == 4  # 2 origins x 2 steps, shared by all four series
+    wide = out.pivot(index="step", columns="unique_id", values="mean")
+    np.testing.assert_allclose(wide["A"] + wide["B"], wide["family:F"])
+    np.testing.assert_allclose(wide["family:F"], wide["total:all"])
