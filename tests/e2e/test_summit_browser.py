@@ -55,6 +55,8 @@ def test_every_agenda_step_on_a_shared_screen(summit_db, page):
                 tables.first.scroll_into_view_if_needed()
                 screenshot(page, f"summit_step_{i + 1:02d}_table")
                 seen.append(i + 1)
+            if i == 4:  # the supply step says which plan it shows
+                assert page.get_by_text("Plan shown: the recommended scenario 'Saturday shift'", exact=False).count()
             if i == 7:  # the exceptions: how each money figure is computed, one click away
                 page.locator("[data-testid='stExpander']").first.click()
                 page.wait_for_timeout(500)
