@@ -65,8 +65,8 @@ def test_supply_plan_reads_the_reconciled_forecast(tiny_db, monkeypatch):
     # 50% higher than their SKUs' sum, so that reconciling must move the SKU forecasts.
     real_chunk = batch.forecast_chunk
 
-    def incoherent_chunk(chunk, h, n_windows, season_length):
-        out = real_chunk(chunk, h, n_windows, season_length)
+    def incoherent_chunk(*args, **kwargs):
+        out = real_chunk(*args, **kwargs)
         for r in out:
             if r.ok and (r.unique_id.startswith(batch.FAMILY_PREFIX) or r.unique_id == batch.TOTAL_ID):
                 r.forecast[["mean", "lo80", "hi80", "lo95", "hi95"]] *= 1.5
