@@ -41,9 +41,14 @@ if filters is not None:
     recommended = common.cached_read(v, "analytics.planning.scenarios:recommended_scenario")
     show_table(saved, {"name": "Scenario", "units_short": "Units short"})
     names = saved["name"].tolist()
-    for sentence in views.staleness(v, tuple(names)).values():
+    for name, sentence in views.staleness(v, tuple(names)).items():
         if sentence:
             st.warning(common.escape(sentence))
+            if st.button(f"Run '{common.escape(name)}' again on the current data", key=f"sc_rerun_{name}",
+                         disabled=not auth.can("scenario")):
+                with st.spinner("Planning the scenario…"):
+                    sc.rerun_scenario(con, common.db_path(), name, as_of, user=auth.user())
+                st.rerun()
     chosen = st.multiselect("Compare (up to 4) against the baseline", names, default=names[:2],
                             max_selections=4, key="sc_compare")
     if chosen:

@@ -192,3 +192,13 @@ def test_a_stale_scenario_says_so_on_the_page_and_in_the_summit(tiny_db, monkeyp
     while not at.header[0].value.startswith("7."):  # the scenarios step warns
         _submit(at, "Next ▶")
     assert any("computed on older data" in w.value for w in at.warning)
+    # Run it again on the current data from the Scenarios page: no warning, still recommended, still 0 difference.
+    at = run_page("pages/scenarios.py")
+    _submit(at, "Run 'No change' again on the current data")
+    assert not at.exception and not at.warning, [w.value for w in at.warning]
+    con = db.open_reader(tiny_db)
+    assert sc.recommended_scenario(con) == "No change"
+    comp = sc.compare_scenarios(con, ["No change"]).set_index("kpi")
+    con.close()
+    assert (comp.loc[["revenue", "total_cost", "months_differing"], "No change delta"] == 0).all()
+    assert comp.attrs["stale"] == {"No change": None}

@@ -77,6 +77,7 @@ from analytics.planning.scenarios.store import (
     load_scenario,
     mark_recommended,
     recommended_scenario,
+    rerun_scenario,
     save_scenario,
 )
 
@@ -85,5 +86,5 @@ __all__ = [
     "SCENARIO_STRATEGIES", "SETTINGS_FIELDS", "CapacityChange", "DemandChange", "Promotion", "Scenario",
     "ScenarioResult", "apply_scenario", "compare_scenarios", "list_scenarios", "load_scenario", "mark_recommended",
     "recommended_scenario", "run_scenario", "save_scenario", "scenario_kpis", "scenario_month_diff",
-    "baseline_of", "inputs_fingerprint", "scenario_staleness",
+    "baseline_of", "inputs_fingerprint", "rerun_scenario", "scenario_staleness",
 ]

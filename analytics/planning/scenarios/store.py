@@ -160,3 +160,17 @@ def recommended_scenario(con: duckdb.DuckDBPyConnection) -> str | None:
     rows = con.execute("SELECT name FROM plan_scenarios WHERE recommended").fetchall()
     return rows[0][0] if rows else None
 
+
+
+def rerun_scenario(con: duckdb.DuckDBPyConnection, db_path, name: str, as_of, *, user=None) -> ScenarioResult:
+    """Run a saved scenario again on the current data (``as_of``, its horizon) and save it over the old one with
+    its new baseline and basis; a recommended scenario stays recommended. ``user``: who does it (the writes are
+    :func:`save_scenario` and :func:`mark_recommended`, each checked). Returns the new result."""
+    from analytics.planning.scenarios.run import run_scenario
+
+    old = load_scenario(con, name)
+    result = run_scenario(con, as_of, len(old.plan.months), old.scenario)
+    save_scenario(db_path, old.scenario, result, replace=True, user=user)
+    if old.recommended:
+        mark_recommended(db_path, name, by=old.scenario.author or None, user=user)
+    return result
