@@ -52,6 +52,7 @@ EXPECTED_WRITES = {
     "analytics.backup.restore": "backup",
     "analytics.demand.save_override": "override",
     "analytics.demo.build_demo": "demo",
+    "analytics.forecasting.batch.backfill": "forecast",
     "analytics.forecasting.batch.run_forecast": "forecast",
     "analytics.ingest.write.import_folder": "import",
     "analytics.ingest.write.import_frames": "import",
