@@ -37,14 +37,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-only", action="store_true",
                    help="only the data: no forecast run and no summit held last month (a first start has both)")
 
-    p = sub.add_parser("import", help="load a folder of CSV/XLSX/Parquet files named after the contract tables")
+    p = sub.add_parser("import", help="load a folder of CSV/XLSX/Parquet files: named after the contract tables, "
+                                      "or any files with a mapping file")
     add_db(p)
-    p.add_argument("folder", help="folder with products.csv, customers.xlsx, orders.parquet, ...")
+    p.add_argument("folder", help="folder with products.csv, customers.xlsx, orders.parquet, ... or the files the "
+                                  "mapping names")
+    p.add_argument("--mapping", help="a mapping file (TOML): which file or SQL feeds each table and column "
+                                     "(see the README and mappings/)")
     p.add_argument("--mode", choices=["replace", "upsert"], default="replace",
                    help="replace: the folder becomes the data (tables without a file are emptied, except the forecast "
                         "history, which is kept); "
                         "upsert: rows are inserted or replace the row with the same key")
-    p.add_argument("--source", help="name of a saved column mapping to apply (saved from the import page)")
+    p.add_argument("--source", help="name of a saved source system: its mapping file (saved from the import page) "
+                                    "or its saved column mappings")
 
     p = sub.add_parser("kpis", help="compute the KPIs for a date range")
     add_db(p)
@@ -148,7 +153,8 @@ def _run(args) -> int:
         if args.command == "import":
             from analytics import ingest
 
-            report = ingest.import_folder(args.db, args.folder, mode=args.mode, source=args.source, progress=_progress)
+            report = ingest.import_folder(args.db, args.folder, mode=args.mode, source=args.source,
+                                          mapping=args.mapping, progress=_progress)
             print(report.as_text())
             return 0 if report.ok else 1
         if args.command == "kpis":

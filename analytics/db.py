@@ -30,7 +30,7 @@ from pathlib import Path
 
 import duckdb
 
-from analytics.schema import CONTRACT, LOAD_ORDER, create_table_sql
+from analytics.schema import CONTRACT, DUCKDB_TYPE, LOAD_ORDER, create_table_sql
 
 DEFAULT_DB = "data/sop.duckdb"
 SCHEMA_VERSION = 1
@@ -67,6 +67,9 @@ APP_TABLES_SQL = [
     """CREATE TABLE IF NOT EXISTS column_mappings (
         source VARCHAR, table_name VARCHAR, mapping_json VARCHAR, updated_at TIMESTAMP,
         PRIMARY KEY (source, table_name))""",
+    # Saved mapping files (analytics/ingest/map.py): one TOML text per source system.
+    """CREATE TABLE IF NOT EXISTS source_mappings (
+        source VARCHAR PRIMARY KEY, mapping_toml VARCHAR, updated_at TIMESTAMP)""",
     """CREATE TABLE IF NOT EXISTS import_log (
         import_id BIGINT, imported_at TIMESTAMP, mode VARCHAR, source VARCHAR,
         tables_json VARCHAR, notes_json VARCHAR)""",
@@ -163,6 +166,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create contract, app and fact tables that do not exist yet (idempotent)."""
     for name in LOAD_ORDER:
         con.execute(create_table_sql(CONTRACT[name]))
+    _migrate_contract(con)
     from analytics.access import AUDIT_SQL
 
     for sql in APP_TABLES_SQL + FORECAST_TABLES_SQL + PLANNING_TABLES_SQL + SUMMIT_TABLES_SQL + [AUDIT_SQL]:
@@ -185,10 +189,28 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     rebuild_facts(con, only_missing=True)
 
 
+def _migrate_contract(con: duckdb.DuckDBPyConnection) -> None:
+    """Bring a database written by an older contract up to date: add new optional columns (orders.region)
+    and drop NOT NULL from columns that became optional (products.unit_cost, work_center, ...)."""
+    rows = con.execute(
+        "SELECT table_name, column_name, is_nullable FROM duckdb_columns() "
+        "WHERE database_name = current_database() AND schema_name = 'main'"
+    ).fetchall()
+    stored = {(t, c): nullable for t, c, nullable in rows}
+    for name in LOAD_ORDER:
+        table = CONTRACT[name]
+        for c in table.columns:
+            if (name, c.name) not in stored:  # identifiers are constants from the contract
+                con.execute(f"ALTER TABLE {name} ADD COLUMN {c.name} {DUCKDB_TYPE[c.type]}")
+            elif not stored[(name, c.name)] and (c.nullable or not c.required) and not c.key:
+                con.execute(f"ALTER TABLE {name} ALTER COLUMN {c.name} DROP NOT NULL")
+
+
 # Derived, denormalised tables rebuilt in the same transaction as every import.
 # They make KPI queries single-table scans (see kpis.py).
 FACT_SQL = {
-    # grain: one row per order line, with its delivery outcome.
+    # grain: one row per order line, with its delivery outcome. region = the line's ship-to region when the
+    # orders carry one, else the customer's.
     "fact_order_lines": """
         CREATE OR REPLACE TABLE fact_order_lines AS
         WITH d AS (
@@ -211,7 +233,7 @@ FACT_SQL = {
             GROUP BY d.order_id, d.line_no
         )
         SELECT o.order_id, o.line_no, o.customer_id, o.sku,
-               p.family, p.work_center, c.region, c.segment,
+               p.family, p.work_center, coalesce(o.region, c.region) AS region, c.segment,
                o.order_date, o.requested_date, o.promised_date,
                o.quantity, o.unit_price, p.unit_cost,
                coalesce(a.delivered_qty, 0) AS delivered_qty,
@@ -231,7 +253,8 @@ FACT_SQL = {
         CREATE OR REPLACE TABLE fact_deliveries AS
         SELECT d.delivery_id, d.order_id, d.line_no, d.ship_date, d.delivered_date, d.quantity,
                coalesce(trim(d.error_code), '') <> '' AS is_error,
-               o.customer_id, o.sku, p.family, p.work_center, c.region, c.segment, p.unit_cost
+               o.customer_id, o.sku, p.family, p.work_center, coalesce(o.region, c.region) AS region, c.segment,
+               p.unit_cost
         FROM deliveries d
         JOIN orders o USING (order_id, line_no)
         LEFT JOIN products p ON p.sku = o.sku
@@ -435,9 +458,9 @@ def _carry_settings(con: duckdb.DuckDBPyConnection, old: Path, keep_settings: bo
                 "SELECT table_name FROM duckdb_tables() WHERE database_name = 'old_db'"
             ).fetchall()
         }
-        kept = ("kpi_targets", "column_mappings", "import_log", "forecast_runs", "forecast_leaderboard",
-                "forecast_intervals", "forecast_backtests", "forecast_base", "forecast_reconciliation",
-                "forecast_overrides",
+        kept = ("kpi_targets", "column_mappings", "source_mappings", "import_log", "forecast_runs",
+                "forecast_leaderboard", "forecast_intervals", "forecast_backtests", "forecast_base",
+                "forecast_reconciliation", "forecast_overrides",
                 "plan_versions", "plan_lines", "plan_products", "plan_capacity",
                 "plan_scenarios", "production_requests",
                 "summits", "summit_frames", "summit_actions", "summit_action_log", "summit_pulse")

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from analytics import access, db
-from analytics.schema import CONTRACT, DATE, NUMBER, TEXT
+from analytics.schema import CONTRACT, DATE, DUCKDB_TYPE, NUMBER, TEXT
 
 # --------------------------------------------------------------------------- the stories
 
@@ -391,6 +391,8 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame, exprs:
     for c in CONTRACT[table].columns:
         if c.name in exprs:
             cols.append(exprs[c.name])
+        elif c.name not in df.columns and c.nullable:  # an optional column the demo does not fill (orders.region)
+            cols.append(f"CAST(NULL AS {DUCKDB_TYPE[c.type]})")
         elif c.type == DATE:
             e = f"DATE '1970-01-01' + CAST(\"{c.name}\" AS INTEGER)"
             cols.append(f"CASE WHEN \"{c.name}\" = {NULL_DAY} THEN NULL ELSE {e} END" if c.nullable else e)

@@ -28,6 +28,10 @@ class Column:
     non_negative: bool = False
     description: str = ""
     example: str = ""
+    # An empty or absent value is filled in at import: a constant, or (default_from) another column's value.
+    default: str | None = None
+    default_from: str | None = None
+    if_missing: str = ""  # what a missing column means for the KPIs (documented in the contract)
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,15 @@ def _c(name, type_, example, description="", **kw) -> Column:
     return Column(name=name, type=type_, example=example, description=description, **kw)
 
 
+_OPTIONAL = {"required": False, "nullable": True}
+_UNASSIGNED = {"required": False, "nullable": True, "default": "unassigned",
+               "if_missing": "'unassigned' (filters and drill-downs show one 'unassigned' group)"}
+
+
+def _DEFAULT_NAME(key: str) -> dict:  # noqa: N802 - reads like the constants beside it
+    return {"required": False, "nullable": True, "default_from": key, "if_missing": f"the {key}"}
+
+
 CONTRACT: dict[str, Table] = {
     t.name: t
     for t in [
@@ -65,12 +78,17 @@ CONTRACT: dict[str, Table] = {
             "One row per SKU: the item master.",
             (
                 _c("sku", TEXT, "FAM1-001", "Stock-keeping unit code", key=True),
-                _c("name", TEXT, "Oak desk 120", "Item description"),
-                _c("family", TEXT, "Desks", "Product family (planning level)"),
-                _c("unit_cost", NUMBER, "82.50", "Standard cost per unit", non_negative=True),
-                _c("unit_price", NUMBER, "149.00", "List price per unit", non_negative=True),
-                _c("work_center", TEXT, "WC-ASSEMBLY", "Work center that makes it"),
-                _c("hours_per_unit", NUMBER, "0.35", "Work-center hours per unit", non_negative=True),
+                _c("name", TEXT, "Oak desk 120", "Item description", **_DEFAULT_NAME("sku")),
+                _c("family", TEXT, "Desks", "Product family (planning level)", **_UNASSIGNED),
+                _c("unit_cost", NUMBER, "82.50", "Standard cost per unit", non_negative=True, **_OPTIONAL,
+                   if_missing="inventory value, turns, days of inventory and plan costs say 'not available'"),
+                _c("unit_price", NUMBER, "149.00", "List price per unit", non_negative=True, **_OPTIONAL,
+                   if_missing="revenue uses the order lines' unit_price only"),
+                _c("work_center", TEXT, "WC-ASSEMBLY", "Work center that makes it", **_OPTIONAL,
+                   if_missing="capacity KPIs and rough-cut capacity say 'not available: needs work centers and "
+                              "hours per unit'; the supply plan runs uncapacitated and says so"),
+                _c("hours_per_unit", NUMBER, "0.35", "Work-center hours per unit", non_negative=True, **_OPTIONAL,
+                   if_missing="as work_center"),
             ),
             order=1,
         ),
@@ -79,9 +97,9 @@ CONTRACT: dict[str, Table] = {
             "One row per customer.",
             (
                 _c("customer_id", TEXT, "C0001", "Customer code", key=True),
-                _c("name", TEXT, "Nordic Office AB", "Customer name"),
-                _c("region", TEXT, "North", "Sales region"),
-                _c("segment", TEXT, "Retail", "Customer segment"),
+                _c("name", TEXT, "Nordic Office AB", "Customer name", **_DEFAULT_NAME("customer_id")),
+                _c("region", TEXT, "North", "Sales region", **_UNASSIGNED),
+                _c("segment", TEXT, "Retail", "Customer segment", **_UNASSIGNED),
             ),
             order=1,
         ),
@@ -90,14 +108,20 @@ CONTRACT: dict[str, Table] = {
             "One row per order line.",
             (
                 _c("order_id", TEXT, "SO-100001", "Sales order number", key=True),
-                _c("line_no", INT, "1", "Line number within the order (derived 1..n per order when missing)", key=True, required=False),
+                _c("line_no", INT, "1", "Line number within the order", key=True, required=False,
+                   if_missing="numbered 1..n within each order in file order"),
                 _c("customer_id", TEXT, "C0001", "Customer code (must exist in customers)"),
                 _c("sku", TEXT, "FAM1-001", "SKU (must exist in products)"),
                 _c("order_date", DATE, "2026-09-03", "Date the order was received"),
-                _c("requested_date", DATE, "2026-09-20", "Delivery date the customer asked for", nullable=True),
-                _c("promised_date", DATE, "2026-09-24", "Delivery date confirmed to the customer", required=False, nullable=True),
+                _c("requested_date", DATE, "2026-09-20", "Delivery date the customer asked for", **_OPTIONAL,
+                   if_missing="OTIF to request and the promise gap say 'not available: needs requested_date'"),
+                _c("promised_date", DATE, "2026-09-24", "Delivery date confirmed to the customer", **_OPTIONAL,
+                   if_missing="OTIF to promise, perfect order rate and the promise gap say 'not available: needs "
+                              "promised_date'"),
                 _c("quantity", NUMBER, "10", "Ordered quantity", non_negative=True),
                 _c("unit_price", NUMBER, "145.00", "Net selling price per unit", required=False, nullable=True, non_negative=True),
+                _c("region", TEXT, "North", "Ship-to region of the line: region filters and drill-downs use it",
+                   **_OPTIONAL, if_missing="the customer's region"),
             ),
             order=2,
         ),
@@ -197,6 +221,8 @@ CONTRACT: dict[str, Table] = {
 
 # Tables every site must bring (the rest are optional).
 REQUIRED_TABLES = tuple(n for n, t in CONTRACT.items() if not t.optional)
+# Master tables derived from the orders' keys when there is no file (or mapping) for them: {table: orders column}.
+DERIVED_FROM_ORDERS = {"products": "sku", "customers": "customer_id"}
 LOAD_ORDER = tuple(sorted(CONTRACT, key=lambda n: (CONTRACT[n].order, n)))
 
 
@@ -215,15 +241,21 @@ def contract_markdown() -> str:
     """The contract as Markdown (column table + one example row per table), for the README and the import page."""
     out = []
     for t in CONTRACT.values():
-        opt = " (optional file)" if t.optional else ""
+        if t.optional:
+            opt = " (optional file)"
+        elif t.name in DERIVED_FROM_ORDERS:
+            opt = f" (derived from the orders' {DERIVED_FROM_ORDERS[t.name]} values when there is no file)"
+        else:
+            opt = " (required file)"
         out.append(f"#### `{t.name}`{opt}\n{t.description}\n")
-        out.append("| column | type | key | required | meaning |")
-        out.append("|---|---|---|---|---|")
+        out.append("| column | type | key | required | meaning | when missing or empty |")
+        out.append("|---|---|---|---|---|---|")
         for c in t.columns:
             req = "yes" if c.required else "no"
             if c.nullable and c.required:
                 req = "yes (may be empty)"
-            out.append(f"| {c.name} | {c.type} | {'*' if c.key else ''} | {req} | {c.description} |")
+            out.append(f"| {c.name} | {c.type} | {'*' if c.key else ''} | {req} | {c.description} | "
+                       f"{c.if_missing or ('-' if not c.nullable else 'left empty')} |")
         out.append("\nExample row:\n```csv")
         out.append(",".join(t.column_names))
         out.append(",".join(c.example for c in t.columns))

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from analytics import access, db
+from analytics.schema import CONTRACT
 
 # The tiny company (as of 2026-03-31). Every KPI test in tests/unit/test_kpis.py works from these rows.
 TINY_ROWS = {
@@ -88,7 +89,8 @@ def write_rows(path: Path, rows: dict[str, list[tuple]], fresh: bool = True) -> 
             if not data:
                 continue
             marks = ", ".join(f"${i + 1}" for i in range(len(data[0])))
-            con.executemany(f"INSERT INTO {table} VALUES ({marks})", data)  # table: constant fixture name
+            cols = ", ".join(CONTRACT[table].column_names[: len(data[0])])  # later optional columns stay empty
+            con.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", data)  # constant fixture names
         db.rebuild_facts(con)
 
 

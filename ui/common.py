@@ -60,7 +60,8 @@ def dimension_values(data_version: tuple) -> dict[str, list[str]]:
     sql = {  # constant queries
         "families": "SELECT DISTINCT family FROM products ORDER BY 1",
         "skus": "SELECT sku FROM products ORDER BY 1",
-        "regions": "SELECT DISTINCT region FROM customers ORDER BY 1",
+        # the line's ship-to region when the orders carry one, else the customer's (as the fact tables)
+        "regions": "SELECT DISTINCT region FROM fact_order_lines UNION SELECT DISTINCT region FROM customers ORDER BY 1",
         "segments": "SELECT DISTINCT segment FROM customers ORDER BY 1",
         "customers": "SELECT customer_id FROM customers ORDER BY 1",
         "work_centers": "SELECT DISTINCT work_center FROM products UNION SELECT DISTINCT work_center FROM capacity ORDER BY 1",

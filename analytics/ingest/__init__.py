@@ -68,7 +68,8 @@ blank lines are skipped and not counted), XLSX rows are the sheet's row
 numbers, Parquet rows are numbered as if there were a header row.
 
 The package does one job per module: :mod:`.read` (files -> text frames), :mod:`.map`
-(source columns -> contract columns: suggestions, saved mappings, mapping files), :mod:`.validate`
+(source columns -> contract columns: suggestions, saved per-table mappings), :mod:`.mapfile` (mapping
+files: which file or SQL feeds each table and column, run in a sandboxed DuckDB), :mod:`.validate`
 (every rule, nothing written) and :mod:`.write` (one transaction, the import log, the audit).
 
 No Streamlit in here: the import page and the CLI both call this package.
@@ -97,15 +98,28 @@ from analytics.ingest.map import (
     suggest_mapping,
     target_columns,
 )
-from analytics.ingest.read import find_files, read_table_file, table_for_file
+from analytics.ingest.mapfile import (
+    MappingError,
+    MappingFile,
+    TableMapping,
+    load_mapping,
+    load_saved_mapping,
+    parse_mapping,
+    run_mapping,
+    save_mapping_file,
+    saved_mapping_text,
+    view_name,
+)
+from analytics.ingest.read import Source, find_files, read_source, read_table_file, table_for_file
 from analytics.ingest.validate import validate
-from analytics.ingest.write import data_audit, import_folder, import_frames, import_history
+from analytics.ingest.write import data_audit, import_folder, import_frames, import_history, import_mapped
 from analytics.schema import CONTRACT
 
 __all__ = [
     "CONTRACT", "EXTRA_COLUMNS", "FILE_EXTENSIONS", "MODES", "ORDER_DELIVERY_COLUMNS", "PROBLEM_CAP", "SYNONYMS",
-    "TABLE_SYNONYMS", "ImportReport", "Problem", "Progress", "ReadError", "Validation", "apply_mapping",
-    "data_audit", "find_files", "import_folder", "import_frames", "import_history", "list_sources",
-    "load_mappings", "read_table_file", "save_mapping", "suggest_mapping", "table_for_file", "target_columns",
-    "validate",
+    "TABLE_SYNONYMS", "ImportReport", "MappingError", "MappingFile", "Problem", "Progress", "ReadError", "Source",
+    "TableMapping", "Validation", "apply_mapping", "data_audit", "find_files", "import_folder", "import_frames",
+    "import_history", "import_mapped", "list_sources", "load_mapping", "load_mappings", "load_saved_mapping",
+    "parse_mapping", "read_source", "read_table_file", "run_mapping", "save_mapping", "save_mapping_file",
+    "saved_mapping_text", "suggest_mapping", "table_for_file", "target_columns", "validate", "view_name",
 ]

@@ -141,6 +141,10 @@ class ImportReport:
     totals: dict[str, int] = field(default_factory=dict)
     import_id: int | None = None
     db_path: str = ""
+    #: source columns no mapping entry used, per file (mapping files only)
+    unmapped: dict[str, list[str]] = field(default_factory=dict)
+    #: per table and column: keys whose rows disagreed when collapsed to one row per key
+    disagreements: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def as_text(self) -> str:
         """A readable report for the command line."""
@@ -163,6 +167,13 @@ class ImportReport:
             )
             lines.append("Problems:")
             lines.extend(f"  {p}" for p in self.problems)
+        if self.unmapped:
+            lines.append("Source columns not used (no mapping entry names them):")
+            lines.extend(f"  {f}: {', '.join(cols)}" for f, cols in self.unmapped.items())
+        if any(self.disagreements.values()):
+            lines.append("Keys whose rows disagreed (the most frequent value kept, ties to the first seen):")
+            lines.extend(f"  {t}: " + ", ".join(f"{c} {n:,}" for c, n in d.items())
+                         for t, d in self.disagreements.items() if d)
         if self.notes:
             lines.append("Notes:")
             lines.extend(f"  - {n}" for n in self.notes)

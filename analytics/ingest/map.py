@@ -350,8 +350,12 @@ def load_mappings(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, dict
 
 
 def list_sources(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Names of the source systems with saved mappings."""
-    return [r[0] for r in con.execute("SELECT DISTINCT source FROM column_mappings ORDER BY source").fetchall()]
+    """Names of the source systems with saved mappings (mapping files, or per-table column mappings)."""
+    try:
+        return [r[0] for r in con.execute(
+            "SELECT source FROM source_mappings UNION SELECT source FROM column_mappings ORDER BY 1").fetchall()]
+    except duckdb.CatalogException:  # a database written before mapping files existed
+        return [r[0] for r in con.execute("SELECT DISTINCT source FROM column_mappings ORDER BY source").fetchall()]
 
 
 def _effective_mapping(table: str, columns: list[str], saved: Mapping[str, str | None] | None) -> dict[str, str | None]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from datetime import time as dtime
 from pathlib import Path
@@ -37,32 +38,96 @@ def table_for_file(path: str | Path) -> str | None:
     return stem if stem in CONTRACT else None
 
 
+@dataclass
+class Source:
+    """One file (or sheet) read as text: ``table`` has the file's header names (duplicates and blank headers
+    removed), ``rows`` the row number of each record as the user sees it (header = row 1), ``attrs`` what
+    reading found: ``read_problems``, ``blank_rows``, and for CSV ``encoding``, ``delimiter``, ``decimal_comma``."""
+
+    file: str
+    table: pa.Table
+    rows: np.ndarray
+    attrs: dict = field(default_factory=dict)
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.table.column_names)
+
+    def frame(self) -> pd.DataFrame:
+        """The text as a DataFrame indexed by row number (``attrs`` copied, with ``file``)."""
+        df = self.table.to_pandas()
+        df.index = pd.Index(self.rows, name="row")
+        df.attrs.update(self.attrs)
+        df.attrs["file"] = self.file
+        return df
+
+
+def read_source(path: str | Path, sheet: str | None = None) -> Source:
+    """Read one CSV/XLSX/Parquet file (``sheet``: an XLSX sheet by name, default the first) as text.
+    Raises :class:`ReadError` for unreadable files."""
+    p = Path(path)
+    ext = p.suffix.lower()
+    if sheet is not None and ext != ".xlsx":
+        raise ReadError(f"{p.name}: only Excel workbooks have sheets (asked for {sheet!r})")
+    if ext == ".csv":
+        src = _read_csv(p)
+    elif ext == ".xlsx":
+        src = _read_xlsx(p, sheet)
+    elif ext == ".parquet":
+        src = _read_parquet(p)
+    else:
+        raise ReadError(f"{p.name}: unsupported file type {ext or '(none)'} (use .csv, .xlsx or .parquet)")
+    if sheet is not None:
+        src.file = f"{p.name}:{sheet}"
+    return src
+
+
+def xlsx_sheets(path: str | Path) -> list[str]:
+    """The sheet names of a workbook, in order."""
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True)
+    except Exception as e:  # zip/xml errors of all kinds
+        raise ReadError(f"{Path(path).name}: not a readable Excel .xlsx file ({e})") from e
+    try:
+        return list(wb.sheetnames)
+    finally:
+        wb.close()
+
+
 def read_table_file(path: str | Path) -> pd.DataFrame:
     """Read one CSV/XLSX/Parquet file with every column as text (missing values are NA).
 
     Header names are kept as they are. The index, named ``row``, is the row number as
     the user sees it (header = row 1). ``df.attrs`` holds ``file``, ``read_problems``
-    (rows that could not be read, duplicate headers), and for CSV ``encoding``,
-    ``delimiter`` and ``decimal_comma``. Raises :class:`ReadError` for unreadable files.
+    (rows that could not be read, duplicate headers), ``blank_rows`` (skipped), and for CSV
+    ``encoding``, ``delimiter`` and ``decimal_comma``. Raises :class:`ReadError` for unreadable files.
     """
-    p = Path(path)
-    ext = p.suffix.lower()
-    if ext == ".csv":
-        df = _read_csv(p)
-    elif ext == ".xlsx":
-        df = _read_xlsx(p)
-    elif ext == ".parquet":
-        df = _read_parquet(p)
-    else:
-        raise ReadError(f"{p.name}: unsupported file type {ext or '(none)'} (use .csv, .xlsx or .parquet)")
-    df.attrs["file"] = p.name
-    return df
+    return read_source(path).frame()
+
+
+def read_notes(df: pd.DataFrame | Source, name: str) -> list[str]:
+    """What reading found worth saying: the encoding when not UTF-8, a decimal comma, blank rows skipped."""
+    notes = []
+    enc = df.attrs.get("encoding")  # a DataFrame's attrs or a Source's
+    if enc in ("cp1252", "latin-1"):
+        notes.append(f"{name}: not UTF-8; read as {'Windows-1252' if enc == 'cp1252' else 'Latin-1'}")
+    if df.attrs.get("decimal_comma"):
+        notes.append(f"{name}: ';'-separated: numbers may use a decimal comma")
+    blank = df.attrs.get("blank_rows", 0)
+    if blank:
+        notes.append(f"{name}: {blank:,} blank row{'s' if blank != 1 else ''} skipped")
+    return notes
 
 
 def _unique_names(names: list[str], file: str) -> tuple[list[str], list[Problem], list[str]]:
     """Internal column names for a header: duplicates and blanks get placeholders to drop later."""
     seen: dict[str, int] = {}
     internal, problems, drop = [], [], []
+    names = list(names)
+    if names:  # a byte-order mark before the first header (also when the file was decoded as Windows-1252)
+        names[0] = names[0].removeprefix("\ufeff").removeprefix("\u00ef\u00bb\u00bf")
     for i, name in enumerate(names):
         if name.strip() == "":
             internal.append(f"__blank_{i}")
@@ -81,7 +146,7 @@ def _unique_names(names: list[str], file: str) -> tuple[list[str], list[Problem]
     return internal, problems, drop
 
 
-def _frame_from_arrow(
+def _finish(
     table: pa.Table, rows: np.ndarray | None, drop: list[str], file: str, problems: list[Problem]
 ) -> pd.DataFrame:
     """DataFrame of str columns indexed by row number; columns without header are dropped."""
@@ -95,13 +160,24 @@ def _frame_from_arrow(
                     problems.append(
                         Problem(file, None, None, f"column {idx + 1} has values but no header (name it or remove it)")
                     )
+    blank = 0
+    if table.num_columns and table.num_rows:
+        filled = None
+        for col in table.columns:  # a row is blank when no cell holds more than whitespace
+            has = pc.fill_null(pc.not_equal(pc.utf8_trim_whitespace(col), ""), False)
+            filled = has if filled is None else pc.or_(filled, has)
+        blank = table.num_rows - pc.sum(filled).as_py() if filled is not None else 0
+        if blank:
+            if rows is None:
+                rows = np.arange(2, table.num_rows + 2, dtype=np.int64)
+            mask = filled.to_numpy() if isinstance(filled, pa.Array) else filled.combine_chunks().to_numpy(False)
+            rows = np.asarray(rows)[mask]
+            table = table.filter(filled)
     keep = [n for n in table.column_names if n not in drop]
     table = table.select(keep)
-    df = table.to_pandas()
-    n = len(df)
-    df.index = pd.Index(rows, name="row") if rows is not None else pd.RangeIndex(2, n + 2, name="row")
-    df.attrs["read_problems"] = problems
-    return df
+    n = table.num_rows
+    rows = np.asarray(rows, dtype=np.int64) if rows is not None else np.arange(2, n + 2, dtype=np.int64)
+    return Source(file, table, rows, {"read_problems": problems, "blank_rows": int(blank)})
 
 
 def _sniff_delimiter(text: str, truncated: bool) -> str:
@@ -125,7 +201,7 @@ def _sniff_delimiter(text: str, truncated: bool) -> str:
     return best
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+def _read_csv(path: Path) -> Source:
     with open(path, "rb") as fh:
         head = fh.read(_SNIFF_BYTES)
     truncated = len(head) == _SNIFF_BYTES
@@ -187,9 +263,9 @@ def _read_csv(path: Path) -> pd.DataFrame:
                         f"{actual} field(s) where the header has {expected} (check delimiters and quotes in this row)",
                     )
                 )
-        df = _frame_from_arrow(table, rows, drop, path.name, problems)
-        df.attrs.update(encoding=py_enc, delimiter=delimiter, decimal_comma=(delimiter == ";"))
-        return df
+        src = _finish(table, rows, drop, path.name, problems)
+        src.attrs.update(encoding=py_enc, delimiter=delimiter, decimal_comma=(delimiter == ";"))
+        return src
     raise ReadError(f"{path.name}: cannot decode the file as UTF-8, Windows-1252 or Latin-1 ({last_error})")
 
 
@@ -261,7 +337,7 @@ def _cell_text(v: Any) -> str | None:
     return str(v)
 
 
-def _read_xlsx(path: Path) -> pd.DataFrame:
+def _read_xlsx(path: Path, sheet: str | None = None) -> Source:
     import openpyxl
 
     try:
@@ -271,14 +347,18 @@ def _read_xlsx(path: Path) -> pd.DataFrame:
     try:
         if not wb.worksheets:
             raise ReadError(f"{path.name}: the workbook has no sheet")
-        it = wb.worksheets[0].iter_rows(values_only=True)
+        if sheet is not None and sheet not in wb.sheetnames:
+            raise ReadError(f"{path.name}: no sheet {sheet!r} (sheets: {', '.join(wb.sheetnames)})")
+        ws = wb[sheet] if sheet is not None else wb.worksheets[0]
+        it = ws.iter_rows(values_only=True)
         header, header_row = None, 0
         for i, row in enumerate(it, start=1):
             if any(_cell_text(v) is not None for v in row):
                 header, header_row = row, i
                 break
         if header is None:
-            raise ReadError(f"{path.name}: the first sheet is empty (no header row)")
+            which = f"sheet {sheet!r}" if sheet is not None else "first sheet"
+            raise ReadError(f"{path.name}: the {which} is empty (no header row)")
         while header and _cell_text(header[-1]) is None:
             header = header[:-1]
         names = ["" if v is None else str(v) for v in header]
@@ -286,9 +366,11 @@ def _read_xlsx(path: Path) -> pd.DataFrame:
         cols: list[list[str | None]] = [[] for _ in range(ncol)]
         rownums: list[int] = []
         problems: list[Problem] = []
+        blank = 0
         for i, row in enumerate(it, start=header_row + 1):
             vals = [_cell_text(v) for v in row]
             if not any(v is not None for v in vals):
+                blank += 1
                 continue
             rownums.append(i)
             for j in range(ncol):
@@ -305,7 +387,9 @@ def _read_xlsx(path: Path) -> pd.DataFrame:
     table = (
         pa.table({n: pa.array(c, pa.string()) for n, c in zip(internal, cols, strict=False)}) if ncol else pa.table({})
     )
-    return _frame_from_arrow(table, np.asarray(rownums, dtype=np.int64), drop, path.name, dup_problems + problems)
+    src = _finish(table, np.asarray(rownums, dtype=np.int64), drop, path.name, dup_problems + problems)
+    src.attrs["blank_rows"] += blank
+    return src
 
 
 def _to_text(col: pa.ChunkedArray, name: str, file: str) -> pa.ChunkedArray:
@@ -332,7 +416,7 @@ def _to_text(col: pa.ChunkedArray, name: str, file: str) -> pa.ChunkedArray:
     raise ReadError(f"{file}: column {name!r} has type {t}, which cannot be imported (use text, number or date)")
 
 
-def _read_parquet(path: Path) -> pd.DataFrame:
+def _read_parquet(path: Path) -> Source:
     try:
         with pq.ParquetFile(path) as pf:  # not pq.read_table: it refuses repeated column names
             table = pf.read()
@@ -342,7 +426,7 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     internal, problems, drop = _unique_names(names, path.name)
     cols = [_to_text(table.column(i), names[i], path.name) for i in range(table.num_columns)]
     text = pa.table(dict(zip(internal, cols, strict=False))) if cols else pa.table({})
-    return _frame_from_arrow(text, None, drop, path.name, problems)
+    return _finish(text, None, drop, path.name, problems)
 
 
 def _series_to_text(s: pd.Series) -> pa.Array | pa.ChunkedArray:

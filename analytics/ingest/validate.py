@@ -31,6 +31,7 @@ from analytics.ingest.read import _series_to_text
 from analytics.schema import (
     CONTRACT,
     DATE,
+    DERIVED_FROM_ORDERS,
     DUCKDB_TYPE,
     INT,
     LOAD_ORDER,
@@ -131,6 +132,19 @@ _KIND_LABEL = {
     OUT_OF_RANGE: "out of range",
     QTY_WITHOUT_DATE: "delivered quantity without date",
 }
+
+
+def _default_sql(col: Column, present: Mapping[str, Column]) -> str | None:
+    """SQL filling an empty value of ``col`` (a constant from the contract, or another present column)."""
+    if col.default is not None:
+        return "'" + col.default.replace("'", "''") + "'"  # a constant from the contract
+    if col.default_from and col.default_from in present:
+        return _q(col.default_from)
+    return None
+
+
+def _default_text(col: Column) -> str:
+    return f"the {col.default_from}" if col.default_from else repr(col.default)
 
 
 @dataclass
@@ -322,6 +336,8 @@ class _Validator:
     def check_tables(self) -> None:
         if self.mode == "replace":
             for t in REQUIRED_TABLES:
+                if t in DERIVED_FROM_ORDERS:
+                    continue  # derived from the orders' keys (see derive_masters); a missing orders file is reported
                 # A file named in file_names but absent from frames could not be read (already reported).
                 if t not in self.frames and t not in self.file_names:
                     self.add(t, None, None, f"missing file: {t}.csv (or .xlsx/.parquet) is required in replace mode")
@@ -461,10 +477,13 @@ class _Validator:
                     f"WHEN NOT ({plausible}) THEN {IMPLAUSIBLE_DATE} {fom} END AS TINYINT) AS {_q('__e_' + c)}"
                 )
             else:  # TEXT
-                final.append(f"{qc}")
+                fill = _default_sql(col, spec.columns)
+                final.append(f"coalesce({qc}, {fill}) AS {qc}" if fill else f"{qc}")
                 errs.append(f"CAST(CASE WHEN {qc} IS NULL THEN {empty} END AS TINYINT) AS {_q('__e_' + c)}")
         for c in spec.missing:
-            final.append(f"CAST(NULL AS {DUCKDB_TYPE[CONTRACT[t].column(c).type]}) AS {_q(c)}")
+            col = CONTRACT[t].column(c)
+            final.append(f"CAST({_default_sql(col, spec.columns) or 'NULL'} AS {DUCKDB_TYPE[col.type]}) AS {_q(c)}")
+        self.note_defaults(spec)
         inner = f"SELECT __row, __pos{''.join(', ' + x for x in s1)} FROM raw_{t}"
         if s2:
             inner = f"SELECT *, {', '.join(s2)} FROM ({inner})"
@@ -476,6 +495,29 @@ class _Validator:
             f"CREATE TEMP TABLE typed_{t} AS SELECT {select} FROM ({inner})"
         )  # constant contract identifiers
         self.report_value_errors(spec)
+
+    def note_defaults(self, spec: _Spec) -> None:
+        """Notes on defaulted values: absent columns, and empty cells of present columns that have a default."""
+        table = CONTRACT[spec.name]
+        filled = [c for c, col in spec.columns.items() if _default_sql(col, spec.columns)]
+        if filled and spec.n:
+            counts = _one(self.con, "SELECT " + ", ".join(f"count(*) FILTER (WHERE NULLIF({_q(c)}, '') IS NULL)"
+                                                           for c in filled) + f" FROM raw_{spec.name}")
+            for c, k in zip(filled, counts, strict=False):
+                if k:
+                    self.note(f"{spec.file} {c}: {k:,} empty value{'s' if k != 1 else ''} set to "
+                              f"{_default_text(table.column(c))}")
+        for c in spec.missing:
+            col = table.column(c)
+            if c == "line_no" or c in ("promised_date", "unit_price") and spec.name == "orders":
+                continue  # noted by derive()
+            if col.default is not None or col.default_from:
+                also = ""
+                if (spec.name, c) == ("customers", "region") and "region" in self.frames.get("orders", {}):
+                    also = " (region filters and drill-downs use the orders' region where a line has one)"
+                self.note(f"{spec.name} ({spec.file}): no {c} column: {_default_text(col)} for every row{also}")
+            elif col.if_missing:
+                self.note(f"{spec.name} ({spec.file}): no {c} column: left empty; {col.if_missing}")
 
     def report_value_errors(self, spec: _Spec) -> None:
         cols = list(spec.columns)
@@ -505,6 +547,7 @@ class _Validator:
     def derive(self) -> None:
         orders = self.specs.get("orders")
         if orders is not None:
+            self.derive_masters(orders)
             f = orders.file
             if "line_no" in orders.missing:
                 self.con.execute(
@@ -533,6 +576,45 @@ class _Validator:
         production = self.specs.get("production")
         if production is not None and "scrap_qty" in production.missing:
             self.note(f"production ({production.file}): no scrap_qty column: left empty")
+
+    def derive_masters(self, orders: _Spec) -> None:
+        """products / customers without a file: one row per distinct key of the orders (first seen first), the
+        other columns defaulted (name = the key; family, region, segment 'unassigned'; the rest empty). In upsert
+        mode only keys that are not stored yet are added: stored rows are never overwritten by defaults."""
+        for master, key in DERIVED_FROM_ORDERS.items():
+            if master in self.specs or master in self.file_names or key not in orders.columns:
+                continue
+            table = CONTRACT[master]
+            stored = ""
+            if self.existing is not None:
+                self.con.register(f"stored_keys_{master}", _arrow(self.existing, f"SELECT {_q(key)} FROM {master}"))
+                stored = f" AND {_q(key)} NOT IN (SELECT {_q(key)} FROM stored_keys_{master})"
+            cols = []
+            for c in table.columns:
+                fill = "k" if c.name == key or c.default_from == key else _default_sql(c, {})
+                cols.append(f"CAST({fill or 'NULL'} AS {DUCKDB_TYPE[c.type]}) AS {_q(c.name)}")
+            self.con.execute(  # constant contract identifiers
+                f"""CREATE TEMP TABLE typed_{master} AS
+                SELECT {", ".join(cols)}, __row, row_number() OVER (ORDER BY __pos) - 1 AS __pos FROM (
+                    SELECT {_q(key)} AS k, min(__row) AS __row, min(__pos) AS __pos FROM typed_orders
+                    WHERE {_q(key)} IS NOT NULL{stored} GROUP BY {_q(key)})
+                ORDER BY __pos"""
+            )
+            n = _one(self.con, f"SELECT count(*) FROM typed_{master}")[0]
+            if self.existing is not None and n == 0:
+                self.con.execute(f"DROP TABLE typed_{master}")
+                continue
+            labels = {c: c for c in table.column_names}
+            self.specs[master] = _Spec(master, orders.file, {}, [], n=n, labels=labels, derived=True)
+            defaults = ", ".join(
+                f"{c.name} = {_default_text(c)}" for c in table.columns if c.default is not None or c.default_from
+            )
+            empty = ", ".join(c.name for c in table.columns if not c.key and c.default is None and not c.default_from)
+            new = " new" if self.existing is not None else ""
+            self.note(
+                f"{master}: no file: derived {n:,}{new} {master} from the {key} values of {orders.file} "
+                f"({defaults}; {empty or 'nothing'} left empty)"
+            )
 
     def derive_deliveries(self, orders: _Spec, date_cols: list[str]) -> None:
         cols = orders.columns

@@ -16,7 +16,8 @@ import pandas as pd
 from analytics import access, db
 from analytics.ingest.common import MODES, ImportReport, Problem, Progress, ReadError, Validation, _call, _one, _q
 from analytics.ingest.map import _effective_mapping, apply_mapping, load_mappings
-from analytics.ingest.read import find_files, read_table_file
+from analytics.ingest.mapfile import MappingError, MappingFile, load_mapping, load_saved_mapping, run_mapping
+from analytics.ingest.read import find_files, read_notes, read_table_file
 from analytics.ingest.validate import validate
 from analytics.schema import (
     CONTRACT,
@@ -213,17 +214,28 @@ def import_folder(
     source: str | None = None,
     mappings: Mapping[str, Mapping[str, str | None]] | None = None,
     progress: Progress | None = None,
+    mapping: MappingFile | str | Path | None = None,
 ) -> ImportReport:
     """Read every contract file in ``folder``, map its columns, validate and import.
 
-    Column mappings: ``mappings`` ({table: {source column: contract column}}) if given,
-    else the mappings saved for ``source`` (if any), completed by :func:`suggest_mapping`
-    for columns they do not cover.
+    With a mapping file (``mapping``: a :class:`MappingFile` or the path of its TOML, or the one saved for
+    ``source``), the files are whatever the mapping names (:func:`import_mapped`). Otherwise files are named
+    after the contract tables, and column mappings are ``mappings`` ({table: {source column: contract
+    column}}) if given, else the per-table mappings saved for ``source`` (if any), completed by
+    :func:`suggest_mapping` for columns they do not cover.
     """
     t0 = time.perf_counter()
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
     path = db.resolve_db_path(db_path)
+    if mapping is None and source and mappings is None and path.exists():
+        con = db.open_reader(path)
+        try:
+            mapping = load_saved_mapping(con, source)
+        finally:
+            con.close()
+    if mapping is not None:
+        return _import_mapped(path, folder, mapping, mode, progress, t0)
     files, problems, notes = find_files(folder)
     if not Path(folder).is_dir():
         return ImportReport(
@@ -272,11 +284,7 @@ def import_folder(
                 f"{f.name}: columns mapped: "
                 + ", ".join(f"{s} -> {m}" if m else f"{s} ignored" for s, m in renamed.items())
             )
-        enc = df.attrs.get("encoding")
-        if enc in ("cp1252", "latin-1"):
-            notes.append(f"{f.name}: not UTF-8; read as {'Windows-1252' if enc == 'cp1252' else 'Latin-1'}")
-        if df.attrs.get("decimal_comma"):
-            notes.append(f"{f.name}: ';'-separated: numbers may use a decimal comma")
+        notes.extend(read_notes(df, f.name))
         frames[t] = apply_mapping(df, mapping)
     report = import_frames(
         path, frames, file_names, mode=mode, source=source, progress=progress, _problems=problems, _notes=notes
@@ -371,3 +379,37 @@ def data_audit(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         "data_version": db.data_version(con),
         "updated_at": db.get_meta(con, "updated_at"),
     }
+
+
+@access.requires("import")
+def import_mapped(
+    db_path: str | Path | None,
+    folder: str | Path,
+    mapping: MappingFile | str | Path,
+    mode: str = "replace",
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import ``folder`` through a mapping file (:mod:`analytics.ingest.mapfile`): run the mapping, validate
+    everything, write in one transaction. The report lists the source columns no entry used."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+    return _import_mapped(db.resolve_db_path(db_path), folder, mapping, mode, progress, time.perf_counter())
+
+
+def _import_mapped(path: Path, folder, mapping, mode: str, progress: Progress | None, t0: float) -> ImportReport:
+    origin = "mapping"
+    try:
+        if not isinstance(mapping, MappingFile):
+            origin = Path(mapping).name
+            mapping = load_mapping(mapping)
+    except MappingError as e:
+        problems = [Problem(origin, None, None, line.removeprefix(f"{origin}: ")) for line in str(e).splitlines()]
+        return ImportReport(ok=False, mode=mode, rows={}, problems=problems, notes=[],
+                            seconds=time.perf_counter() - t0, problem_count=len(problems),
+                            source=None, db_path=str(path))
+    mapped = run_mapping(folder, mapping, lambda f, m: _call(progress, 0.3 * f, m), origin=origin)
+    report = import_frames(path, mapped.frames, mapped.file_names, mode=mode, source=mapping.name or None,
+                           progress=progress, _problems=mapped.problems, _notes=mapped.notes)
+    report.unmapped, report.disagreements = mapped.unmapped, mapped.disagreements
+    report.seconds = time.perf_counter() - t0
+    return report

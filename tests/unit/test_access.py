@@ -57,6 +57,8 @@ EXPECTED_WRITES = {
     "analytics.ingest.write.import_folder": "import",
     "analytics.ingest.write.import_frames": "import",
     "analytics.ingest.map.save_mapping": "mapping",
+    "analytics.ingest.mapfile.save_mapping_file": "mapping",
+    "analytics.ingest.write.import_mapped": "import",
     "analytics.kpis.save_targets": "targets",
     "analytics.planning.requests.answer_request": "request",
     "analytics.planning.requests.create_request": "request",

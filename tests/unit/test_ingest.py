@@ -137,9 +137,11 @@ def test_second_replace_keeps_log_and_empties_tables_without_file(sop_db, tmp_pa
 
 BAD_CASES = {
     # name: (file overrides, (file, row, column, text in problem))
+    # (products.unit_cost became optional in issue 12: orders.quantity is still required)
     "missing column": (
-        {"products_csv": PRODUCTS.replace(",unit_cost", "").replace(",80,", ",").replace(",20,", ",").replace(",5,", ",")},
-        ("products.csv", None, "unit_cost", "missing required column unit_cost")),
+        {"orders_csv": ORDERS.replace(",quantity,", ",").replace(",10,140", ",140").replace(",5,40", ",40")
+         .replace(",20,\n", ",\n").replace(",4,150", ",150")},
+        ("orders.csv", None, "quantity", "missing required column quantity")),
     "wrong type number": (
         {"orders_csv": ORDERS.replace("SO1,2,C1,B2,2026-01-05,2026-01-20,2026-01-22,5,",
                                       "SO1,2,C1,B2,2026-01-05,2026-01-20,2026-01-22,five,")},
@@ -190,12 +192,14 @@ BAD_CASES = {
         {"customers_csv": CUSTOMERS.replace("segment\n", "segment,colour\n").replace("Retail\n", "Retail,red\n")
          .replace("Wholesale\n", "Wholesale,blue\n")},
         ("customers.csv", None, "colour", "unknown column 'colour' (map it or remove it")),
+    # (an empty region became 'unassigned' in issue 12: an empty key is still a problem)
     "empty required value": (
-        {"customers_csv": CUSTOMERS.replace("C2,Southern Supply,South,", "C2,Southern Supply,  ,")},
-        ("customers.csv", 3, "region", "empty region")),
+        {"customers_csv": CUSTOMERS.replace("C2,Southern Supply,South,", "  ,Southern Supply,South,")},
+        ("customers.csv", 3, "customer_id", "empty customer_id")),
+    # (products and customers are derived from the orders when absent since issue 12; orders are required)
     "missing required file": (
-        {"customers_csv": None},
-        ("customers", None, None, "missing file: customers.csv")),
+        {"orders_csv": None, "deliveries_csv": None},
+        ("orders", None, None, "missing file: orders.csv")),
     "score outside 0-10": (
         {"surveys_csv": "survey_date,customer_id,score\n2026-01-30,C1,9\n2026-01-31,C2,11\n"},
         ("surveys.csv", 3, "score", "score 11 outside 0-10")),
@@ -318,10 +322,11 @@ def test_upsert_validates_against_stored_data(sop_db, tmp_path):
     report = ingest.import_folder(sop_db, folder, mode="upsert")
     assert not report.ok
     find(report, "orders.csv", 2, "quantity", "ordered quantity 8 is less than the 10 already delivered")
-    find(report, "orders.csv", 3, "sku", "unknown sku 'NEW' (not in products: neither in the file nor in the database)")
+    # without a products file, a SKU neither in the file nor stored is derived from the orders (issue 12)
+    assert any("derived 1 new products" in n for n in report.notes)
     find(report, "deliveries.csv", 3, "order_id", "unknown order line 'SO3' line 2")
     find(report, "deliveries.csv", 4, "quantity", "over-delivery: deliveries of order SO1 line 2 total 6")
-    assert report.problem_count == 4  # D9 is fine: SO3/1 is stored
+    assert report.problem_count == 3  # D9 is fine: SO3/1 is stored
     assert file_hash(sop_db) == before
 
 
