@@ -2,19 +2,19 @@
 
 import streamlit as st
 
-from analytics import ingest
+from analytics import db, ingest
 from ui import common, importer
 from ui.tables import show_table
 
 
 @st.cache_data(ttl=3600, max_entries=8, show_spinner="Auditing the data…")
-def audit(data_version: tuple) -> dict:
-    return ingest.data_audit(common.con())
+def audit(data_version: tuple, rejected_version: tuple) -> dict:
+    return ingest.data_audit(common.con(), common.db_path())
 
 
 filters = common.page_setup("Data audit")
 if filters is not None:
-    a = audit(common.version())
+    a = audit(common.version(), db.version_key(ingest.rejected_log_path(common.db_path())))
     st.caption(f"Data version {a['data_version']} · last write {a['updated_at'] or 'unknown'} (UTC)")
     st.subheader("Row counts and date coverage")
     show_table(a["tables"], {"column": "Date column", "min": "First date", "max": "Last date"})
@@ -43,8 +43,12 @@ if filters is not None:
         st.info("No import recorded yet (the demo company is built directly).")
     else:
         for rec in history.to_dict("records"):
-            with st.expander(f"#{rec['import_id']} · {rec['imported_at']:%Y-%m-%d %H:%M} · {rec['mode']}"
-                             f" · {common.escape(rec['source'] or 'no source')} · {rec['rows']:,} rows"):
-                st.json(rec["tables"])
-                for note in rec["notes"]:
-                    st.write("- " + common.escape(note))
+            what = (f"#{rec['import_id']}" if rec["status"] == "imported"
+                    else f"✘ rejected, {rec['problem_count']:,} problems, nothing written")
+            rows = f" · {rec['rows']:,} rows" if rec["status"] == "imported" else ""
+            with st.expander(f"{what} · {rec['imported_at']:%Y-%m-%d %H:%M} · {rec['mode']}"
+                             f" · {common.escape(rec['source'] or 'no source')}{rows}"):
+                if rec["tables"]:
+                    st.json(rec["tables"])
+                for line in rec["notes"] + rec["problems"]:
+                    st.write("- " + common.escape(line))

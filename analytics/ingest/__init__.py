@@ -112,7 +112,15 @@ from analytics.ingest.mapfile import (
 )
 from analytics.ingest.read import Source, find_files, read_source, read_table_file, table_for_file
 from analytics.ingest.validate import validate
-from analytics.ingest.write import data_audit, import_folder, import_frames, import_history, import_mapped
+from analytics.ingest.write import (
+    data_audit,
+    import_folder,
+    import_frames,
+    import_history,
+    import_mapped,
+    rejected_imports,
+    rejected_log_path,
+)
 from analytics.schema import CONTRACT
 
 __all__ = [
@@ -120,6 +128,6 @@ __all__ = [
     "TABLE_SYNONYMS", "ImportReport", "MappingError", "MappingFile", "Problem", "Progress", "ReadError", "Source",
     "TableMapping", "Validation", "apply_mapping", "data_audit", "find_files", "import_folder", "import_frames",
     "import_history", "import_mapped", "list_sources", "load_mapping", "load_mappings", "load_saved_mapping",
-    "parse_mapping", "read_source", "read_table_file", "run_mapping", "save_mapping", "save_mapping_file",
+    "parse_mapping", "read_source", "rejected_imports", "rejected_log_path", "read_table_file", "run_mapping", "save_mapping", "save_mapping_file",
     "saved_mapping_text", "suggest_mapping", "table_for_file", "target_columns", "validate", "view_name",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -96,19 +97,66 @@ def import_frames(
             **kw,
         )
 
-    if not val.ok:
+    def rejected(problems: list[Problem], count: int) -> ImportReport:
         _call(progress, 1.0, "not imported: see the problems")
-        return report(False, val.problems, val.problem_count)
+        out = report(False, problems, count)
+        log_rejected(path, out, file_names)
+        return out
+
+    if not val.ok:
+        return rejected(val.problems, val.problem_count)
     try:
         totals, import_id = _write(path, val, mode, source, notes, stage(0.6, 1.0))
     except _Abort as e:
-        _call(progress, 1.0, "not imported: see the problems")
-        return report(False, e.problems, len(e.problems))
+        return rejected(e.problems, len(e.problems))
     except duckdb.ConstraintException as e:  # validation should make this impossible
-        _call(progress, 1.0, "not imported: see the problems")
         problem = Problem("database", None, None, f"the database rejected the data ({e}); nothing was written")
-        return report(False, [problem], 1)
+        return rejected([problem], 1)
     return report(True, [], 0, totals=totals, import_id=import_id)
+
+
+#: Rejected imports kept in the log beside the database (newest last).
+REJECTED_KEEP = 50
+
+
+def rejected_log_path(db_path: str | Path) -> Path:
+    """The rejected-import log beside the database: a rejected import never changes the database file itself,
+    so the import history's rejected attempts live here (JSON lines)."""
+    p = Path(db_path)
+    return p.with_name(p.name + ".rejected-imports.jsonl")
+
+
+def log_rejected(db_path: Path, report: ImportReport, file_names: Mapping[str, str] | None = None) -> None:
+    """Record a rejected import for the import history (only for an existing database; never raises)."""
+    if not db_path.exists():
+        return
+    log = rejected_log_path(db_path)
+    entry = {
+        "at": datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds"), "mode": report.mode,
+        "source": report.source, "files": sorted(set((file_names or {}).values())),
+        "problem_count": report.problem_count or len(report.problems),
+        "problems": [str(p) for p in report.problems[:20]],
+        "user": actor.user.name if (actor := access.current()) is not None else None,
+    }
+    with contextlib.suppress(OSError):
+        lines = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+        lines = [*lines, json.dumps(entry)][-REJECTED_KEEP:]
+        tmp = log.with_name(log.name + ".tmp")
+        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        os.replace(tmp, log)
+
+
+def rejected_imports(db_path: str | Path | None) -> list[dict]:
+    """The rejected imports recorded beside the database, newest first."""
+    if db_path is None:
+        return []
+    log = rejected_log_path(db.resolve_db_path(db_path))
+    out = []
+    with contextlib.suppress(OSError):
+        for line in reversed(log.read_text(encoding="utf-8").splitlines() if log.exists() else []):
+            with contextlib.suppress(ValueError):
+                out.append(json.loads(line))
+    return out
 
 
 def _write(
@@ -123,10 +171,12 @@ def _write(
                 before = {t: _one(reader, f"SELECT count(*) FROM {t}")[0] for t in names}
             finally:
                 reader.close()
+    # before / after: the rows stored in each table the import touches (an upsert adds to the stored rows, so
+    # "after" is never the rows imported); rows_imported: the rows of each file
     access.note(
         target=f"{mode} import" + (f" from {source}" if source else ""),
         before=before,
-        after={t: int(val.rows[t]) for t in names},
+        rows_imported={t: int(val.rows[t]) for t in names},
     )
     with db.writer(path, fresh=(mode == "replace")) as con:
         for i, t in enumerate(names):
@@ -159,6 +209,7 @@ def _write(
         if bad:
             raise _Abort(bad)
         totals = {t: _one(con, f"SELECT count(*) FROM {t}")[0] for t in LOAD_ORDER}
+        access.note(after={t: int(totals[t]) for t in names})
         db.record_supplied(con, val.supplied, val.substituted, replace=(mode == "replace"))
         import_id = _one(con, "SELECT coalesce(max(import_id), 0) + 1 FROM import_log")[0]
         con.execute(
@@ -296,25 +347,38 @@ def import_folder(
 # =========================================================================== audit
 
 
-def import_history(con: duckdb.DuckDBPyConnection, limit: int | None = None) -> pd.DataFrame:
-    """The import log, newest first: import_id, imported_at, mode, source, rows, tables, notes."""
-    sql = "SELECT import_id, imported_at, mode, source, tables_json, notes_json FROM import_log ORDER BY import_id DESC"
+def import_history(
+    con: duckdb.DuckDBPyConnection, limit: int | None = None, db_path: str | Path | None = None
+) -> pd.DataFrame:
+    """The import history, newest first: import_id, imported_at, mode, source, rows, tables, notes, status
+    ("imported" or "rejected"), problem_count, problems. Rejected imports (from the log beside the database
+    ``db_path``, when given) have no import_id and no rows."""
+    sql = (
+        "SELECT import_id, imported_at, mode, source, tables_json, notes_json FROM import_log "
+        "ORDER BY import_id DESC"
+    )
     rows = con.execute(sql + (" LIMIT $n" if limit else ""), {"n": limit} if limit else {}).fetchall()
     out = []
     for import_id, at, mode, source, tables_json, notes_json in rows:
         tables = json.loads(tables_json) if tables_json else {}
-        out.append(
-            {
-                "import_id": import_id,
-                "imported_at": at,
-                "mode": mode,
-                "source": source,
-                "rows": int(sum(v for v in tables.values() if isinstance(v, (int, float)))),
-                "tables": tables,
-                "notes": json.loads(notes_json) if notes_json else [],
-            }
-        )
-    return pd.DataFrame(out, columns=["import_id", "imported_at", "mode", "source", "rows", "tables", "notes"])
+        out.append({
+            "import_id": import_id, "imported_at": at, "mode": mode, "source": source,
+            "rows": int(sum(v for v in tables.values() if isinstance(v, (int, float)))), "tables": tables,
+            "notes": json.loads(notes_json) if notes_json else [], "status": "imported", "problem_count": 0,
+            "problems": [],
+        })
+    for r in rejected_imports(db_path):
+        with contextlib.suppress(KeyError, ValueError, TypeError):
+            out.append({
+                "import_id": None, "imported_at": datetime.fromisoformat(r["at"]), "mode": r["mode"],
+                "source": r.get("source"), "rows": 0, "tables": {}, "notes": [], "status": "rejected",
+                "problem_count": int(r["problem_count"]), "problems": list(r.get("problems") or []),
+                "files": list(r.get("files") or []),
+            })
+    out.sort(key=lambda r: r["imported_at"], reverse=True)
+    cols = ["import_id", "imported_at", "mode", "source", "rows", "tables", "notes", "status", "problem_count",
+            "problems"]
+    return pd.DataFrame(out[:limit] if limit else out, columns=cols)
 
 
 # Referential checks on the stored data (constant SQL). "expect 0" checks must be 0.
@@ -353,7 +417,7 @@ _AUDIT_CHECKS: tuple[tuple[str, str, bool], ...] = (
 )
 
 
-def data_audit(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+def data_audit(con: duckdb.DuckDBPyConnection, db_path: str | Path | None = None) -> dict[str, Any]:
     """What is stored: {"tables": rows and date ranges per contract table (one row per date
     column), "checks": referential checks (``expect_zero`` ones must be 0), "imports": the
     last 10 imports, "data_version": int, "updated_at": str | None}."""
@@ -375,7 +439,7 @@ def data_audit(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     return {
         "tables": pd.DataFrame(tables, columns=["table", "rows", "column", "min", "max"]),
         "checks": pd.DataFrame(checks, columns=["check", "count", "expect_zero", "ok"]),
-        "imports": import_history(con, limit=10),
+        "imports": import_history(con, limit=10, db_path=db_path),
         "data_version": db.data_version(con),
         "updated_at": db.get_meta(con, "updated_at"),
     }
@@ -404,9 +468,11 @@ def _import_mapped(path: Path, folder, mapping, mode: str, progress: Progress | 
             mapping = load_mapping(mapping)
     except MappingError as e:
         problems = [Problem(origin, None, None, line.removeprefix(f"{origin}: ")) for line in str(e).splitlines()]
-        return ImportReport(ok=False, mode=mode, rows={}, problems=problems, notes=[],
-                            seconds=time.perf_counter() - t0, problem_count=len(problems),
-                            source=None, db_path=str(path))
+        report = ImportReport(ok=False, mode=mode, rows={}, problems=problems, notes=[],
+                              seconds=time.perf_counter() - t0, problem_count=len(problems),
+                              source=None, db_path=str(path))
+        log_rejected(path, report, {"mapping": origin})
+        return report
     mapped = run_mapping(folder, mapping, lambda f, m: _call(progress, 0.3 * f, m), origin=origin)
     report = import_frames(path, mapped.frames, mapped.file_names, mode=mode, source=mapping.name or None,
                            progress=progress, _problems=mapped.problems, _notes=mapped.notes)
