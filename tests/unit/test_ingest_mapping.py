@@ -263,3 +263,46 @@ def test_superstore_example_mapping_parses():
     m = mapfile.load_mapping(ROOT / "mappings" / "examples" / "superstore.toml")
     assert m.name == "Superstore export"
     assert [t.table for t in m.tables] == ["customers", "products", "orders"]
+
+
+def _readme_toml_blocks() -> list[str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    return [b.split("```", 1)[0] for b in text.split("```toml\n")[1:]]
+
+
+def test_readme_flat_example_is_the_committed_superstore_mapping():
+    flat = next(b for b in _readme_toml_blocks() if 'name = "Superstore export"' in b)
+    assert mapfile.parse_mapping(flat) == mapfile.load_mapping(ROOT / "mappings" / "examples" / "superstore.toml")
+
+
+def test_readme_header_lines_example_imports(tmp_path):
+    sql_example = next(b for b in _readme_toml_blocks() if 'name = "ERP order book"' in b)
+    folder = folder_with(
+        tmp_path,
+        {
+            "SO_HEADER.csv": "order_no,sold_to,created\n4711,K1,2026-03-02\n4712,K2,2026-03-04\n",
+            "SO_LINES.csv": "order_no,line,material,wish_date,qty,net_value\n4711,10,M1,2026-03-20,4,10\n"
+            "4711,20,M2,,2,9\n4712,10,M1,2026-03-25,1,2.5\n",
+            "regions.csv": "country,region\nSE,North\nDE,Central\n",
+        },
+    )
+    wb = openpyxl.Workbook()
+    wb.active.title = "Master"
+    for r in (
+        ["number", "name", "country", "channel"],
+        ["K1", "Nordic AB", "SE", "Retail"],
+        ["K2", "Berlin GmbH", "DE", "Wholesale"],
+    ):
+        wb.active.append(r)
+    wb.save(folder / "customers.xlsx")
+    path = tmp_path / "sop.duckdb"
+    report = ingest.import_folder(path, folder, mapping=mapfile.parse_mapping(sql_example))
+    assert report.ok, report.as_text()
+    # unit_price = net_value / qty: 10/4 = 2.5, 9/2 = 4.5, 2.5/1 = 2.5
+    assert rows(
+        path, "SELECT order_id, line_no, sku, requested_date IS NULL, unit_price FROM orders ORDER BY 1, 2"
+    ) == [("4711", 10, "M1", False, 2.5), ("4711", 20, "M2", True, 4.5), ("4712", 10, "M1", False, 2.5)]
+    assert rows(path, "SELECT * FROM customers ORDER BY 1") == [
+        ("K1", "Nordic AB", "North", "Retail"),
+        ("K2", "Berlin GmbH", "Central", "Wholesale"),
+    ]
