@@ -102,6 +102,7 @@ from analytics.ingest.mapfile import (
     MappingError,
     MappingFile,
     TableMapping,
+    draft_mapping,
     load_mapping,
     load_saved_mapping,
     parse_mapping,
@@ -118,6 +119,7 @@ from analytics.ingest.write import (
     import_frames,
     import_history,
     import_mapped,
+    preview_mapped,
     rejected_imports,
     rejected_log_path,
 )
@@ -126,8 +128,8 @@ from analytics.schema import CONTRACT
 __all__ = [
     "CONTRACT", "EXTRA_COLUMNS", "FILE_EXTENSIONS", "MODES", "ORDER_DELIVERY_COLUMNS", "PROBLEM_CAP", "SYNONYMS",
     "TABLE_SYNONYMS", "ImportReport", "MappingError", "MappingFile", "Problem", "Progress", "ReadError", "Source",
-    "TableMapping", "Validation", "apply_mapping", "data_audit", "find_files", "import_folder", "import_frames",
+    "TableMapping", "Validation", "apply_mapping", "data_audit", "draft_mapping", "find_files", "import_folder", "import_frames",
     "import_history", "import_mapped", "list_sources", "load_mapping", "load_mappings", "load_saved_mapping",
-    "parse_mapping", "read_source", "rejected_imports", "rejected_log_path", "read_table_file", "run_mapping", "save_mapping", "save_mapping_file",
+    "parse_mapping", "preview_mapped", "read_source", "rejected_imports", "rejected_log_path", "read_table_file", "run_mapping", "save_mapping", "save_mapping_file",
     "saved_mapping_text", "suggest_mapping", "table_for_file", "target_columns", "validate", "view_name",
 ]

@@ -45,7 +45,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "part_number",
         "sku_code",
     ),
-    "name": ("description", "desc", "item_name", "product_name", "customer_name", "name1"),
+    "name": ("name1",),  # a product's or a customer's name: see TABLE_SYNONYMS
     "family": ("product_family", "product_group", "item_group", "material_group", "group", "category"),
     "unit_cost": ("cost", "standard_cost", "std_cost", "cost_price", "unit_standard_cost"),
     "unit_price": ("price", "list_price", "net_price", "selling_price", "sales_price", "price_per_unit"),
@@ -242,6 +242,10 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 # Table-specific additions (checked before SYNONYMS).
 TABLE_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
+    # a customer is never named by "Product Name" (an order-line export holds both)
+    "products": {"name": ("product_name", "item_name", "material_description", "description", "desc",
+                          "product_description", "item_description")},
+    "customers": {"name": ("customer_name", "client_name", "account_name", "company_name", "sold_to_name", "name1")},
     "deliveries": {
         "quantity": ("delivered_qty", "delivered_quantity", "shipped_qty", "shipped_quantity", "delivery_qty"),
         "delivered_date": ("delivery_date",),

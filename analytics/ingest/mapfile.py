@@ -22,8 +22,10 @@ sql = '''SELECT "Customer ID" AS customer_id, max("Segment") AS segment FROM exp
   An expression that does arithmetic on text columns (``"Sales" / "Quantity"``) is retried with the columns it
   names read as numbers (``TRY_CAST(... AS DOUBLE)``, a decimal comma accepted in ``;`` files), and a note says so.
 * Source columns that no entry names (and no expression or ``sql`` mentions) are listed in the report.
-* ``products`` and ``customers`` get one row per key: for each column the most frequent non-empty value among
-  the key's rows, ties to the first seen; the report counts, per column, the keys whose rows disagreed.
+* ``products`` and ``customers`` read from a file that also feeds another table (an order-line export), or from
+  ``sql``, get one row per key: for each column the most frequent non-empty value among the key's rows, ties to
+  the first seen; the report counts, per column, the keys whose rows disagreed. A master file of their own keeps
+  the usual rule: a repeated key is a problem.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,12 +45,21 @@ import pyarrow as pa
 
 from analytics import access, db
 from analytics.ingest.common import FILE_EXTENSIONS, Problem, Progress, ReadError, _call, _q
-from analytics.ingest.map import target_columns
-from analytics.ingest.read import Source, _to_text, read_notes, read_source, xlsx_sheets
+from analytics.ingest.map import suggest_mapping, target_columns
+from analytics.ingest.read import Source, _to_text, read_notes, read_source, table_for_file, xlsx_sheets
 from analytics.schema import CONTRACT, DERIVED_FROM_ORDERS, LOAD_ORDER
 
 #: Tables collapsed to one row per key when fed from a file with repeated keys (an order-line export).
 MASTER_KEYS = {"products": "sku", "customers": "customer_id"}
+#: What the KPIs need of the orders (the rest is optional, see analytics/schema.py).
+ORDERS_NEED = ("order_id", "customer_id", "sku", "order_date", "quantity")
+#: Names of a line's net amount in exports: a draft mapping prices the line as amount / quantity.
+LINE_AMOUNT_NAMES = {"sales", "amount", "netamount", "netvalue", "lineamount", "linetotal", "subtotal",
+                     "pricesubtotal", "netwr", "revenue", "salesamount", "extendedamount"}
+
+
+def _norm_name(name: str) -> str:
+    return re.sub(r"[^0-9a-z]+", "", str(name).lower())
 
 
 class MappingError(ValueError):
@@ -196,6 +207,59 @@ def load_mapping(path: str | Path) -> MappingFile:
         raise MappingError(f"{p.name}: the mapping file is not UTF-8 text") from e
     m = parse_mapping(text, p.name)
     return m if m.name else MappingFile(p.stem, m.tables)
+
+
+# =========================================================================== a first draft
+
+
+def draft_mapping(columns_by_file: Mapping[str, Iterable[str]], name: str = "") -> MappingFile:
+    """A first mapping for the files a user has ({file name: header}), for the page's editor to start from.
+
+    A file named after a contract table feeds that table. Of the other files, the first whose columns cover
+    what the orders need (matched by name and synonyms, see :func:`suggest_mapping`) feeds ``orders``, and
+    ``products`` / ``customers`` too when it holds their keys and something more (a flat order-line export).
+    Any other file feeds the table whose required columns it covers best.
+    """
+    tables: dict[str, TableMapping] = {}
+
+    def entries(table: str, cols: list[str]) -> tuple[tuple[str, str], ...]:
+        m = {t: src for src, t in suggest_mapping(table, cols).items()}
+        return tuple((c, m[c]) for c in target_columns(table) if c in m)
+
+    files = {f: [str(c) for c in cols] for f, cols in columns_by_file.items()}
+    rest = []
+    for f, cols in files.items():
+        t = table_for_file(f)
+        if t is not None and t not in tables:
+            tables[t] = TableMapping(t, f, entries(t, cols))
+        else:
+            rest.append(f)
+    for f in rest:
+        cols = files[f]
+        got = dict(entries("orders", cols))
+        if "orders" not in tables and all(c in got for c in ORDERS_NEED):
+            e = entries("orders", cols)
+            amount = next((c for c in cols if _norm_name(c) in LINE_AMOUNT_NAMES and c not in got.values()), None)
+            if "unit_price" not in got and amount is not None:  # a line amount: the price is amount / quantity
+                e = (*e, ("unit_price", f'= "{amount}" / "{got["quantity"]}"'))
+            tables["orders"] = TableMapping("orders", f, e)
+            for master, key in MASTER_KEYS.items():
+                e = entries(master, cols)
+                if master not in tables and key in dict(e) and len(e) > 1:
+                    tables[master] = TableMapping(master, f, e)
+            continue
+        best = None
+        for t in LOAD_ORDER:
+            if t in tables:
+                continue
+            e = dict(entries(t, cols))
+            need = [c.name for c in CONTRACT[t].columns if c.required]
+            if all(c in e for c in need) and len(e) >= 2 and (best is None or len(e) > len(best[1])):
+                best = (t, e)
+        if best is not None:
+            tables[best[0]] = TableMapping(best[0], f, entries(best[0], cols))
+    order = {t: i for i, t in enumerate(LOAD_ORDER)}
+    return MappingFile(name, tuple(sorted(tables.values(), key=lambda t: order[t.table])))
 
 
 # =========================================================================== running a mapping
@@ -380,7 +444,9 @@ def run_mapping(
                 out.file_names[t.table] = f"{origin} [{t.table}] sql"
             if table is None:
                 continue
-            if t.table in MASTER_KEYS:
+            shared = t.sql is not None or any(o.table != t.table and o.source is not None
+                                              and (o.file, o.sheet) == (t.file, t.sheet) for o in mapping.tables)
+            if t.table in MASTER_KEYS and shared:  # a master read from a file of another table (or a query)
                 table, rows = _one_row_per_key(t.table, table, rows, out)
             df = table.to_pandas(types_mapper=pd.ArrowDtype)
             df.index = pd.Index(rows, name="row")

@@ -479,3 +479,22 @@ def _import_mapped(path: Path, folder, mapping, mode: str, progress: Progress | 
     report.unmapped, report.disagreements = mapped.unmapped, mapped.disagreements
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def preview_mapped(db_path: str | Path | None, folder: str | Path, mapping: MappingFile, mode: str = "replace",
+                   progress: Progress | None = None) -> ImportReport:
+    """Run the mapping and validate everything, writing nothing: ``ok`` means the import would land."""
+    t0 = time.perf_counter()
+    path = db.resolve_db_path(db_path)
+    mapped = run_mapping(folder, mapping, lambda f, m: _call(progress, 0.5 * f, m))
+    existing = db.open_reader(path) if mode == "upsert" and path.exists() else None
+    try:
+        val = validate(mapped.frames, mapped.file_names, mode, existing,
+                       progress=lambda f, m: _call(progress, 0.5 + 0.5 * f, m), _problems=mapped.problems)
+    finally:
+        if existing is not None:
+            existing.close()
+    return ImportReport(ok=val.ok, mode=mode, rows=dict(val.rows), problems=val.problems,
+                        notes=mapped.notes + val.notes, seconds=time.perf_counter() - t0,
+                        problem_count=val.problem_count, source=mapping.name or None, db_path=str(path),
+                        unmapped=mapped.unmapped, disagreements=mapped.disagreements)

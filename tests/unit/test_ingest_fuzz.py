@@ -542,7 +542,8 @@ def test_headers_duplicate_missing_unknown_or_reordered(env, data):
         for h in dups:  # (a long name is shown cut in the middle)
             named(out.report, "customers.csv", None, h if len(h) <= 100 else ..., "more than once")
         # only the key is required since issue 12; absent columns take the contract's defaults
-        clean = not dups and None not in bases and "customer_id" in bases and len(set(bases)) == len(bases)
+        clean = (not dups and all(b in CUSTOMER_COLUMNS for b in bases) and "customer_id" in bases
+                 and len(set(bases)) == len(bases))
         if not clean:
             rejected_naming(out.report, "customers.csv")
             return
