@@ -549,22 +549,29 @@ def _one_row_per_key(table: str, data: pa.Table, rows: np.ndarray, out: Mapped) 
     con = duckdb.connect()
     try:
         con.register("t", data.append_column("__pos", pa.array(np.arange(data.num_rows, dtype=np.int64))))
+        others = [c for c in data.column_names if c != key]
         k = f"NULLIF(trim({_q(key)}), '')"
-        n_keys, n_rows = con.execute(f"SELECT count(DISTINCT {k}), count({k}) FROM t").fetchall()[0]
+        vs = [f"NULLIF(trim({_q(c)}), '') AS v{i}" for i, c in enumerate(others)]
+        # First the distinct (key, values) combinations with their row counts: an order-line file repeats them
+        # (a million lines, a few thousand combinations), so the rest works on a small table.
+        con.execute(  # constant and contract names only
+            f"CREATE TEMP TABLE g AS SELECT __k, {', '.join(f'v{i}' for i in range(len(others))) or '1 AS __none'}, "
+            f"count(*) AS __cnt, min(__pos) AS __first FROM (SELECT {k} AS __k{''.join(', ' + v for v in vs)}, __pos "
+            f"FROM t) WHERE __k IS NOT NULL GROUP BY ALL"
+        )
+        n_keys, n_rows = con.execute("SELECT count(DISTINCT __k), sum(__cnt) FROM g").fetchall()[0]
         if n_keys == n_rows:
             return data, rows
-        others = [c for c in data.column_names if c != key]
-        # grain: one row per key, first seen first (constant and contract names only)
-        sql = [f"WITH keys AS (SELECT {k} AS __k, min(__pos) AS __first FROM t WHERE {k} IS NOT NULL GROUP BY 1)"]
+        # grain: one row per key, first seen first
+        sql = ["WITH keys AS (SELECT __k, min(__first) AS __first FROM g GROUP BY 1)"]
         selects = ["keys.__k AS " + _q(key), "keys.__first"]
         joins = []
         for i, c in enumerate(others):
-            v = f"NULLIF(trim({_q(c)}), '')"
             sql.append(f""", c{i} AS (
                 SELECT __k, __v, __n FROM (
-                    SELECT {k} AS __k, {v} AS __v, count(*) AS __cnt, min(__pos) AS __first,
-                           count(*) OVER (PARTITION BY {k}) AS __n
-                    FROM t WHERE {k} IS NOT NULL AND {v} IS NOT NULL GROUP BY 1, 2)
+                    SELECT __k, v{i} AS __v, sum(__cnt) AS __cnt, min(__first) AS __first,
+                           count(*) OVER (PARTITION BY __k) AS __n
+                    FROM g WHERE v{i} IS NOT NULL GROUP BY 1, 2)
                 QUALIFY row_number() OVER (PARTITION BY __k ORDER BY __cnt DESC, __first) = 1)""")
             selects.append(f"c{i}.__v AS {_q(c)}")
             selects.append(f"c{i}.__n AS {_q('__n_' + str(i))}")

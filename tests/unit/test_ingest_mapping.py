@@ -306,3 +306,34 @@ def test_readme_header_lines_example_imports(tmp_path):
         ("K1", "Nordic AB", "North", "Retail"),
         ("K2", "Berlin GmbH", "Central", "Wholesale"),
     ]
+
+
+SUPERSTORE_HEADER = (
+    "Row ID,Order ID,Order Date,Ship Date,Ship Mode,Customer ID,Customer Name,Segment,Country,City,State,"
+    "Postal Code,Region,Product ID,Category,Sub-Category,Product Name,Sales,Quantity,Discount,Profit"
+).split(",")
+
+
+def test_customers_name_is_never_suggested_from_the_product_name():
+    assert ingest.suggest_mapping("customers", SUPERSTORE_HEADER)["Customer Name"] == "name"
+    assert "Product Name" not in ingest.suggest_mapping("customers", SUPERSTORE_HEADER)
+    assert ingest.suggest_mapping("products", SUPERSTORE_HEADER)["Product Name"] == "name"
+    assert "Customer Name" not in ingest.suggest_mapping("products", SUPERSTORE_HEADER)
+
+
+def test_draft_mapping_of_a_flat_export_and_of_files_named_after_tables():
+    m = mapfile.draft_mapping({"export.csv": SUPERSTORE_HEADER}, "shop")
+    assert [t.table for t in m.tables] == ["customers", "products", "orders"]
+    orders = dict(m.table("orders").columns)
+    assert orders["order_id"] == "Order ID" and orders["sku"] == "Product ID" and orders["region"] == "Region"
+    assert orders["unit_price"] == '= "Sales" / "Quantity"'  # a line amount priced per unit
+    assert dict(m.table("customers").columns) == {
+        "customer_id": "Customer ID",
+        "name": "Customer Name",
+        "region": "Region",
+        "segment": "Segment",
+    }
+    m = mapfile.draft_mapping(
+        {"Orders.csv": ["order_id", "customer_id", "sku", "order_date", "quantity"], "notes.csv": ["text"]}
+    )
+    assert [(t.table, t.source) for t in m.tables] == [("orders", "Orders.csv")]
