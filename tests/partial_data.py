@@ -67,8 +67,8 @@ def write_company_folder(folder: Path, variant: Variant) -> Path:
     for t, table in CONTRACT.items():
         if t in variant.drop_tables or not rows(t):
             continue
-        names = list(table.column_names)
         data = rows(t)
+        names = list(table.column_names)[: len(data[0])]  # later optional columns (orders.region) are not in it
         if t == "orders" and variant.ship_date_on_orders:
             # the last ship date of each line's deliveries (O1/2: 03-13); lines never shipped stay empty
             shipped: dict[tuple, str] = {}
