@@ -145,8 +145,11 @@ def evaluate(ds: Dataset, n_origins: int, executor, progress: bool = True, cache
             if cached:
                 pd.to_pickle(results, cached)
         if progress:
-            print(f"  {ds.name} origin {o + 1}/{n_origins}: {len(series)} series in {time.perf_counter() - t0:.0f} s",
-                  file=sys.stderr, flush=True)
+            print(
+                f"  {ds.name} origin {o + 1}/{n_origins}: {len(series)} series in {time.perf_counter() - t0:.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
         base, res = [], []
         for r in results:
             if not r.ok:
@@ -154,9 +157,15 @@ def evaluate(ds: Dataset, n_origins: int, executor, progress: bool = True, cache
             base.append(r.forecast.assign(unique_id=r.unique_id))
             bt = r.backtest[r.backtest["model"] == r.chosen]
             if len(bt):
-                res.append(pd.DataFrame({"unique_id": r.unique_id,
-                                         "key": list(zip(bt["cutoff"].to_numpy() - cut, bt["step"].to_numpy())),
-                                         "error": (bt["y"] - bt["forecast"]).to_numpy()}))
+                res.append(
+                    pd.DataFrame(
+                        {
+                            "unique_id": r.unique_id,
+                            "key": list(zip(bt["cutoff"].to_numpy() - cut, bt["step"].to_numpy())),
+                            "error": (bt["y"] - bt["forecast"]).to_numpy(),
+                        }
+                    )
+                )
         base_df = pd.concat(base, ignore_index=True)
         res_df = pd.concat(res, ignore_index=True) if res else None
         outs = {"base": base_df}
@@ -170,27 +179,49 @@ def evaluate(ds: Dataset, n_origins: int, executor, progress: bool = True, cache
             f = f[f["unique_id"].isin(pos)]
             i = f["unique_id"].map(pos).to_numpy()
             s = f["step"].to_numpy().astype(int) - 1
-            rows.append(pd.DataFrame({
-                "origin": o, "unique_id": f["unique_id"].to_numpy(), "level": [_level(h, u) for u in f["unique_id"]],
-                "method": method, "step": s + 1, "actual": test[i, s], "forecast": f["mean"].to_numpy(),
-                "lo80": f["lo80"].to_numpy(), "hi80": f["hi80"].to_numpy(),
-                "lo95": f["lo95"].to_numpy(), "hi95": f["hi95"].to_numpy(), "scale": scales[i],
-            }))
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "origin": o,
+                        "unique_id": f["unique_id"].to_numpy(),
+                        "level": [_level(h, u) for u in f["unique_id"]],
+                        "method": method,
+                        "step": s + 1,
+                        "actual": test[i, s],
+                        "forecast": f["mean"].to_numpy(),
+                        "lo80": f["lo80"].to_numpy(),
+                        "hi80": f["hi80"].to_numpy(),
+                        "lo95": f["lo95"].to_numpy(),
+                        "hi95": f["hi95"].to_numpy(),
+                        "scale": scales[i],
+                    }
+                )
+            )
     return pd.concat(rows, ignore_index=True)
 
 
 def summarise(ev: pd.DataFrame) -> pd.DataFrame:
     """grain: level x method: MASE, WMAPE, 80/95% coverage."""
-    ev = ev.assign(abs_err=(ev["actual"] - ev["forecast"]).abs(),
-                   in80=(ev["actual"] >= ev["lo80"]) & (ev["actual"] <= ev["hi80"]),
-                   in95=(ev["actual"] >= ev["lo95"]) & (ev["actual"] <= ev["hi95"]))
-    per_series = ev.groupby(["level", "method", "origin", "unique_id"]).agg(mae=("abs_err", "mean"),
-                                                                           scale=("scale", "first"))
+    ev = ev.assign(
+        abs_err=(ev["actual"] - ev["forecast"]).abs(),
+        in80=(ev["actual"] >= ev["lo80"]) & (ev["actual"] <= ev["hi80"]),
+        in95=(ev["actual"] >= ev["lo95"]) & (ev["actual"] <= ev["hi95"]),
+    )
+    per_series = ev.groupby(["level", "method", "origin", "unique_id"]).agg(
+        mae=("abs_err", "mean"), scale=("scale", "first")
+    )
     per_series = per_series[np.isfinite(per_series["scale"]) & (per_series["scale"] > 0)]
     mase = (per_series["mae"] / per_series["scale"]).groupby(["level", "method"]).mean().rename("mase")
     g = ev.groupby(["level", "method"])
-    out = pd.concat([mase, (g["abs_err"].sum() / g["actual"].sum()).rename("wmape"),
-                     g["in80"].mean().rename("cov80"), g["in95"].mean().rename("cov95")], axis=1).reset_index()
+    out = pd.concat(
+        [
+            mase,
+            (g["abs_err"].sum() / g["actual"].sum()).rename("wmape"),
+            g["in80"].mean().rename("cov80"),
+            g["in95"].mean().rename("cov95"),
+        ],
+        axis=1,
+    ).reset_index()
     # at the SKU level "base" is the bottom-up forecast itself
     return out
 
@@ -210,8 +241,10 @@ def print_table(name: str, role: str, tab: pd.DataFrame) -> None:
             bar = min(part.loc["bottom_up", metric], part.loc["base", metric])
             got = part.loc[PRODUCT_METHOD, metric]
             verdict = "meets" if got <= bar + 1e-12 else "MISSES"
-            print(f"  {level} {metric.upper()}: {PRODUCT_METHOD} {got:.4f} vs better of bottom-up and direct "
-                  f"{bar:.4f}: {verdict} the bar")
+            print(
+                f"  {level} {metric.upper()}: {PRODUCT_METHOD} {got:.4f} vs better of bottom-up and direct "
+                f"{bar:.4f}: {verdict} the bar"
+            )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -224,8 +257,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", type=Path, help="folder to keep the engine's base results in (re-runs reuse them)")
     args = ap.parse_args(argv)
     sets = ["demo"] if args.smoke else [s.strip() for s in args.sets.split(",") if s.strip()]
-    loaders = {"demo": lambda: load_demo(40 if args.smoke else None), "tourism": load_tourism,
-               "superstore": load_superstore}
+    loaders = {
+        "demo": lambda: load_demo(40 if args.smoke else None),
+        "tourism": load_tourism,
+        "superstore": load_superstore,
+    }
     frames = []
     with batch.make_executor(args.workers) as (ex, label):
         for name in sets:
@@ -235,9 +271,12 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             t0 = time.perf_counter()
             ev = evaluate(ds, args.origins, ex, cache=args.cache)
-            print_table(f"{name}: {len(ds.y)} bottom series, {ds.family.nunique()} families, h={ds.h}, "
-                        f"{args.origins} origins {ds.step} months apart, {time.perf_counter() - t0:.0f} s on {label}",
-                        ds.role, summarise(ev))
+            print_table(
+                f"{name}: {len(ds.y)} bottom series, {ds.family.nunique()} families, h={ds.h}, "
+                f"{args.origins} origins {ds.step} months apart, {time.perf_counter() - t0:.0f} s on {label}",
+                ds.role,
+                summarise(ev),
+            )
             frames.append(ev.assign(dataset=name))
     if args.save and frames:
         pd.concat(frames, ignore_index=True).to_csv(args.save, index=False)

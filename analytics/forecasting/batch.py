@@ -390,12 +390,15 @@ class RunReport:
     seconds: float
     executor: str
     failures: list[str]
+    reconciliation: str = ""  # how SKU, family and total forecasts were made coherent
 
     def as_text(self) -> str:
         lines = [
             f"Forecast run #{self.run_id}: snapshot {self.snapshot_date}, horizon {self.horizon} months, "
             f"{self.n_series:,} series in {self.seconds:.1f} s on {self.executor}; {self.n_failed} failed."
         ]
+        if self.reconciliation:
+            lines.append(f"  {self.reconciliation}")
         lines += [f"  failed: {f}" for f in self.failures[:20]]
         return "\n".join(lines)
 
@@ -501,7 +504,12 @@ def run_forecast(
         )
     if progress:
         progress(1.0, f"snapshot {as_of} written")
-    return RunReport(run_id, as_of, horizon, len(series), len(failures), time.perf_counter() - t0, label, failures)
+    shrink = "" if rec_info["lambda"] is None else (
+        f", shrinkage {rec_info['lambda']:.2f} from {rec_info['n_samples']} backtest error samples")
+    rec_text = f"Reconciled SKU, family and total forecasts: {rec_info['method']}{shrink}" + "".join(
+        f"; {n}" for n in rec_info["notes"])
+    return RunReport(run_id, as_of, horizon, len(series), len(failures), time.perf_counter() - t0, label, failures,
+                     rec_text)
 
 
 def backfill_month_ends(con, n: int, as_of: date | None = None) -> list[date]:

@@ -480,7 +480,12 @@ def reconcile_run(
     skus = sorted(u for u in ok if u in family_of)
     if not skus:
         return pd.DataFrame(columns=["unique_id", "step", "mean", "lo80", "hi80", "lo95", "hi95"]), {
-            "method": "none", "lambda": None, "n_samples": 0, "notes": ["no SKU forecasts to reconcile"]}
+            "method": "none",
+            "aggregate_scale": 1.0,
+            "lambda": None,
+            "n_samples": 0,
+            "notes": ["no SKU forecasts to reconcile"],
+        }
     h = Hierarchy.from_levels(skus, [[total_id] * len(skus), [family_prefix + str(family_of[s]) for s in skus]])
     rs = [ok[u] for u in h.ids if u in ok]
     # plain arrays, stacked once (pandas operations per series cost ~1 ms each: minutes at 100,000 SKUs)
@@ -496,8 +501,9 @@ def reconcile_run(
     fc = np.concatenate([r.forecast.to_numpy(dtype=float)[:, at(r.forecast, cols)] for r in rs])
     base = pd.DataFrame(fc, columns=cols)
     base["step"] = base["step"].astype(int)
-    base.insert(0, "unique_id", np.repeat(np.array([r.unique_id for r in rs], dtype=object),
-                                          [len(r.forecast) for r in rs]))
+    base.insert(
+        0, "unique_id", np.repeat(np.array([r.unique_id for r in rs], dtype=object), [len(r.forecast) for r in rs])
+    )
     with_bt = [r for r in rs if r.backtest is not None and len(r.backtest)]
     residuals = None
     if with_bt:
@@ -511,11 +517,13 @@ def reconcile_run(
         # origin month is the first month's number plus the cutoff index
         first = np.array([months[r.unique_id][0].year * 12 + months[r.unique_id][0].month for r in with_bt])
         origin = np.repeat(first, lens) + num[:, 0].astype(np.int64)
-        residuals = pd.DataFrame({
-            "unique_id": np.repeat(np.array([r.unique_id for r in with_bt], dtype=object), lens),
-            "key": origin * 1000 + num[:, 1].astype(np.int64),
-            "error": num[:, 2] - num[:, 3],
-        })
+        residuals = pd.DataFrame(
+            {
+                "unique_id": np.repeat(np.array([r.unique_id for r in with_bt], dtype=object), lens),
+                "key": origin * 1000 + num[:, 1].astype(np.int64),
+                "error": num[:, 2] - num[:, 3],
+            }
+        )
     out, info = reconcile_forecasts(base, h, residuals, method, aggregate_scale)
     failed = [r.unique_id for r in results if not r.ok and r.unique_id in family_of]
     if failed:

@@ -19,7 +19,9 @@ AS_OF = date(2026, 3, 31)
 
 def _run(path) -> int:
     with cf.ThreadPoolExecutor(2) as ex:
-        return batch.run_forecast(path, horizon=6, as_of=AS_OF, executor=ex).run_id
+        report = batch.run_forecast(path, horizon=6, as_of=AS_OF, executor=ex)
+    assert "Reconciled SKU, family and total forecasts: " in report.as_text()
+    return report.run_id
 
 
 def test_run_stores_reconciled_coherent_forecasts(tiny_db):
@@ -28,13 +30,14 @@ def test_run_stores_reconciled_coherent_forecasts(tiny_db):
     try:
         snap = con.execute(
             "SELECT f.sku, p.family, f.period, f.quantity FROM forecasts f JOIN products p USING (sku) "
-            "WHERE f.source = 'statistical' AND f.snapshot_date = $d", {"d": AS_OF}).df()
-        fc = con.execute("SELECT unique_id, period, mean FROM forecast_intervals WHERE run_id = $r",
-                         {"r": run_id}).df()
-        base = con.execute("SELECT unique_id, period, mean FROM forecast_base WHERE run_id = $r",
-                           {"r": run_id}).df()
-        rec = con.execute("SELECT method, notes FROM forecast_reconciliation WHERE run_id = $r",
-                          {"r": run_id}).fetchall()
+            "WHERE f.source = 'statistical' AND f.snapshot_date = $d",
+            {"d": AS_OF},
+        ).df()
+        fc = con.execute("SELECT unique_id, period, mean FROM forecast_intervals WHERE run_id = $r", {"r": run_id}).df()
+        base = con.execute("SELECT unique_id, period, mean FROM forecast_base WHERE run_id = $r", {"r": run_id}).df()
+        rec = con.execute(
+            "SELECT method, notes FROM forecast_reconciliation WHERE run_id = $r", {"r": run_id}
+        ).fetchall()
         fam_fan = workbench.forecast_fan(con, "family", "F1", run_id)
         total_fan = workbench.forecast_fan(con, "total", None, run_id)
         base_f1 = workbench.direct_family_forecast(con, "F1", run_id)
@@ -77,10 +80,12 @@ def test_supply_plan_reads_the_reconciled_forecast(tiny_db, monkeypatch):
     con = db.open_reader(tiny_db)
     try:
         inputs = pl.plan_inputs(con, AS_OF, horizon=6, phase_forecast=False)
-        fc = con.execute("SELECT unique_id AS sku, period, mean FROM forecast_intervals WHERE run_id = $r",
-                         {"r": run_id}).df()
-        base = con.execute("SELECT unique_id AS sku, period, mean FROM forecast_base WHERE run_id = $r",
-                           {"r": run_id}).df()
+        fc = con.execute(
+            "SELECT unique_id AS sku, period, mean FROM forecast_intervals WHERE run_id = $r", {"r": run_id}
+        ).df()
+        base = con.execute(
+            "SELECT unique_id AS sku, period, mean FROM forecast_base WHERE run_id = $r", {"r": run_id}
+        ).df()
     finally:
         con.close()
     d = inputs.demand[inputs.demand["demand_source"] == "statistical"].copy()

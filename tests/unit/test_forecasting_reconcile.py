@@ -206,8 +206,15 @@ def test_reconcile_run_aligns_backtest_errors_by_calendar_month():
         f = pd.DataFrame({"step": [1, 2], "mean": [10.0, 12.0]})
         for lv, w in ((80, 0.2), (95, 0.3)):
             f[f"lo{lv}"], f[f"hi{lv}"] = f["mean"] * (1 - w), f["mean"] * (1 + w)
-        bt = pd.DataFrame({"cutoff": np.repeat(cutoffs, 2), "step": np.tile([1, 2], len(cutoffs)),
-                           "y": scale * np.arange(1.0, 2 * len(cutoffs) + 1), "model": "ETS", "forecast": 0.0})
+        bt = pd.DataFrame(
+            {
+                "cutoff": np.repeat(cutoffs, 2),
+                "step": np.tile([1, 2], len(cutoffs)),
+                "y": scale * np.arange(1.0, 2 * len(cutoffs) + 1),
+                "model": "ETS",
+                "forecast": 0.0,
+            }
+        )
         return SeriesResult(uid, True, "smooth", "ETS", "", f, None, bt), [add_months(first, i) for i in range(30)]
 
     # A starts in Jan 2024, B in Jan 2025: B's cutoff 5 and A's cutoff 17 are the same month (June 2025)
@@ -215,9 +222,13 @@ def test_reconcile_run_aligns_backtest_errors_by_calendar_month():
     b, mb = result("B", date(2025, 1, 1), [5, 8], 2.0)
     f, mf = result("family:F", date(2024, 1, 1), [17, 20], 3.0)
     t, mt = result("total:all", date(2024, 1, 1), [17, 20], 3.0)
-    out, info = rc.reconcile_run([a, b, f, t], {"A": "F", "B": "F"}, {"A": ma, "B": mb, "family:F": mf,
-                                                                     "total:all": mt},
-                                 total_id="total:all", family_prefix="family:")
+    out, info = rc.reconcile_run(
+        [a, b, f, t],
+        {"A": "F", "B": "F"},
+        {"A": ma, "B": mb, "family:F": mf, "total:all": mt},
+        total_id="total:all",
+        family_prefix="family:",
+    )
     assert info["n_samples"] == 4  # 2 origins x 2 steps, shared by all four series
     wide = out.pivot(index="step", columns="unique_id", values="mean")
     np.testing.assert_allclose(wide["A"] + wide["B"], wide["family:F"])
