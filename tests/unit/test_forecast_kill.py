@@ -63,7 +63,7 @@ def _run_and_kill(cmd, env, moment) -> bool:
 def test_killed_forecast_run_leaves_old_or_new_database(tmp_path):
     path = tmp_path / "sop.duckdb"
     env = dict(os.environ, PYTHONPATH=str(ROOT), SOP_ACCESS=str(tmp_path / "none.toml"))
-    subprocess.run([sys.executable, "-m", "analytics", "demo", "--db", str(path), "--as-of", "2026-10-31"],
+    subprocess.run([sys.executable, "-m", "analytics", "demo", "--db", str(path), "--as-of", "2026-10-31", "--data-only"],
                    cwd=ROOT, env=env, check=True, capture_output=True, timeout=300)
     old_state, old_hash = _state(path), _hash(path)
     cmd = [sys.executable, "-m", "analytics", "forecast", "--db", str(path), "--workers", "2"]
