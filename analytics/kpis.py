@@ -63,6 +63,9 @@ class KpiSpec:
 # The import's record of supplied columns (db.SUPPLIED) decides these needs, not the cells: an error_code
 # column supplied with empty cells means "no errors"; no error_code column means "we do not know".
 SUPPLIED_NEEDS = {("deliveries", "error_code"): "the data has no error information (no error_code column)"}
+# How a missing (table, column) need reads in "not available: needs ..." (default: the column name).
+NEED_WORDS = {("products", "unit_cost"): "unit costs", ("products", "work_center"): "work centers",
+              ("products", "hours_per_unit"): "hours per unit"}
 
 _ORDER_TO_SHIP = (
     "The data has no delivered date: the import filled it with the ship date, so this measures order to ship, "
@@ -185,7 +188,8 @@ SPECS: dict[str, KpiSpec] = {
             "COGS (cost of goods shipped).",
             "Average inventory value (the value is then annualised by 365 / days in range).",
             "Deliveries without a ship_date. Not available by region, segment or customer: stock is not held per customer.",
-            (("deliveries", "ship_date"), ("inventory", None)), PRODUCT_DIMS, 8.0, 1.5, "inventory",
+            (("deliveries", "ship_date"), ("inventory", None), ("products", "unit_cost")), PRODUCT_DIMS, 8.0, 1.5,
+            "inventory",
         ),
         KpiSpec(
             "days_of_inventory", "Days of inventory", DAYS, False,
@@ -194,7 +198,8 @@ SPECS: dict[str, KpiSpec] = {
             "Average inventory value x days in range.",
             "COGS.",
             "As inventory turnover.",
-            (("deliveries", "ship_date"), ("inventory", None)), PRODUCT_DIMS, 45.0, 10.0, "inventory",
+            (("deliveries", "ship_date"), ("inventory", None), ("products", "unit_cost")), PRODUCT_DIMS, 45.0,
+            10.0, "inventory",
         ),
         KpiSpec(
             "forecast_accuracy", "Forecast accuracy", RATE, True,
@@ -230,7 +235,8 @@ SPECS: dict[str, KpiSpec] = {
             "Available hours of the work centers in the months of the range.",
             "Open work orders. Filtered by family or SKU, the numerator counts only those products while the "
             "denominator stays the whole work center (the share of capacity they use).",
-            (("production", "actual_end"), ("capacity", None)), PRODUCT_DIMS, 0.85, 0.10, "capacity",
+            (("production", "actual_end"), ("capacity", None), ("products", "work_center"),
+             ("products", "hours_per_unit")), PRODUCT_DIMS, 0.85, 0.10, "capacity",
         ),
         KpiSpec(
             "plan_adherence", "Plan adherence", RATE, True,
@@ -679,7 +685,8 @@ def missing_data_reason(spec: KpiSpec, availability: dict) -> str | None:
         return None
     if any(c is None and (t, None) in missing for t, c in missing if (t, c) in SUPPLIED_NEEDS):
         missing = [m for m in missing if m not in SUPPLIED_NEEDS]  # no table at all: say that, not more
-    names = [c if c else f"{'an' if t[0] in 'aeiou' else 'a'} {t} file" for t, c in missing if (t, c) not in SUPPLIED_NEEDS]
+    names = [NEED_WORDS.get((t, c), c) if c else f"{'an' if t[0] in 'aeiou' else 'a'} {t} file"
+             for t, c in missing if (t, c) not in SUPPLIED_NEEDS]
     told = [SUPPLIED_NEEDS[m] for m in missing if m in SUPPLIED_NEEDS]
     return "not available: " + "; ".join((["needs " + " and ".join(names)] if names else []) + told)
 

@@ -30,6 +30,7 @@ if filters is not None:
         try:
             st.session_state["pr_answer"] = planning.available_to_promise(con, plan, sku, qty, when, price=price or None,
                                                                             consume_forecast=consume)
+            st.session_state["pr_answer"]["margin_unavailable"] = plan.unavailable.get("costs")
         except planning.PlanningError as e:
             st.error(common.escape(e))
     answer = st.session_state.get("pr_answer")
@@ -38,8 +39,11 @@ if filters is not None:
         m = st.columns(4)
         m[0].metric("Available on the requested date", f"{answer['qty_on_requested_date']:,.0f}")
         m[1].metric("Earliest date for all of it", str(answer["earliest_full_date"] or "beyond the horizon"))
-        m[2].metric("Margin before expediting", f"{answer['margin_before_expediting']:,.0f}")
-        m[3].metric("Margin after expediting", f"{answer['margin_after_expediting']:,.0f}")
+        no_cost = answer.get("margin_unavailable")  # no unit costs: no margin to show
+        m[2].metric("Margin before expediting", "n/a" if no_cost else f"{answer['margin_before_expediting']:,.0f}",
+                    help=no_cost)
+        m[3].metric("Margin after expediting", "n/a" if no_cost else f"{answer['margin_after_expediting']:,.0f}",
+                    help=no_cost)
         if answer["profitable_only_if_production_absorbs_expediting"]:
             st.error("This order looks profitable only because production absorbs the expediting cost.")
         st.info(common.escape(answer["atp_explanation"]))

@@ -40,10 +40,16 @@ if filters is not None:
         st.error(common.escape(e))
         st.stop()
     m = st.columns(5)
-    m[0].metric("Total cost", f"{plan.production_cost + plan.overtime_cost + plan.holding_cost + plan.backorder_cost:,.0f}")
-    m[1].metric("Overtime cost", f"{plan.overtime_cost:,.0f}")
-    m[2].metric("Holding cost", f"{plan.holding_cost:,.0f}")
-    m[3].metric("Backorder cost", f"{plan.backorder_cost:,.0f}")
+    no_cost = plan.unavailable.get("costs")  # no unit costs: a sentence, not a cost of 0
+
+    def money(x: float) -> str:
+        return "n/a" if no_cost else f"{x:,.0f}"
+
+    m[0].metric("Total cost", money(plan.production_cost + plan.overtime_cost + plan.holding_cost
+                                    + plan.backorder_cost), help=no_cost)
+    m[1].metric("Overtime cost", money(plan.overtime_cost), help=no_cost)
+    m[2].metric("Holding cost", money(plan.holding_cost), help=no_cost)
+    m[3].metric("Backorder cost", money(plan.backorder_cost), help=no_cost)
     m[4].metric("SKU-months below safety stock", f"{int((plan.lines['shortfall'] > 0).sum()):,}")
     for note in plan.notes:
         st.caption(common.escape(note))

@@ -78,7 +78,7 @@ def capacity_load(plan: Plan, con=None, top_n: int = 3) -> pd.DataFrame:
     top["text"] = [f"{s} {h:,.1f} h ({h / t:.0%})" for s, h, t in zip(top["sku"], top["load_hours"], top["total"])]
     text = top.groupby(["work_center", "period"])["text"].agg(", ".join).rename("top_contributors")
     out = out.merge(text.reset_index(), on=["work_center", "period"], how="left")
-    out["top_contributors"] = out["top_contributors"].fillna("")
+    out["top_contributors"] = out["top_contributors"].astype(object).fillna("")  # all-NaN (no load): float
     return out[LOAD_COLUMNS].sort_values(["work_center", "period"]).reset_index(drop=True)
 
 

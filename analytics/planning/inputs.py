@@ -77,6 +77,9 @@ class PlanInputs:
     capacity: pd.DataFrame
     policy: pd.DataFrame | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    # What the data cannot support, e.g. {"costs": "not available: needs unit costs ..."}: the screen shows the
+    # sentence instead of the number (the plan itself still runs, with the documented defaults).
+    unavailable: dict[str, str] = field(default_factory=dict)
 
     @property
     def horizon(self) -> int:
@@ -237,6 +240,7 @@ def plan_inputs(
     ).df()
     if products.empty:
         raise PlanningError("There are no products: import the products file (or build the demo) first.")
+    products, unavailable = _fill_product_defaults(con, products, notes)
 
     fc = _forecast(con, as_of, first, last)
     grid = pd.DataFrame({
@@ -304,4 +308,39 @@ def plan_inputs(
     if free:
         notes.append(f"No capacity data for {', '.join(free)}: planned as unconstrained.")
     return PlanInputs(as_of, months, products, demand[DEMAND_COLUMNS], receipts[RECEIPT_COLUMNS], capacity,
-                      safety_stocks, tuple(notes))
+                      safety_stocks, tuple(notes), unavailable)
+
+
+def _fill_product_defaults(con, products: pd.DataFrame, notes: list[str]) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Products without unit cost, price, work center or hours per unit (optional in the contract) still plan:
+    no cost counts as 0 and plan costs are "not available"; no price takes the SKU's average order price (else
+    its cost, else 0); no work center or hours means no load (planned uncapacitated). Each default is noted."""
+    products = products.copy()
+    unavailable: dict[str, str] = {}
+    n = len(products)
+    for c in ("unit_cost", "unit_price", "hours_per_unit"):
+        products[c] = pd.to_numeric(products[c], errors="coerce").astype(float)
+    no_cost = int(products["unit_cost"].isna().sum())
+    if no_cost:
+        unavailable["costs"] = f"not available: needs unit costs ({no_cost} of {n} SKUs have none)"
+        notes.append(f"{no_cost} SKUs have no unit cost: plan costs are not available (their cost counts as 0).")
+        products["unit_cost"] = products["unit_cost"].fillna(0.0)
+    if products["unit_price"].isna().any():
+        paid = con.execute(
+            """-- grain: one row per SKU: its quantity-weighted average order price
+            SELECT sku, sum(quantity * unit_price) / nullif(sum(quantity), 0) AS price
+            FROM orders WHERE unit_price IS NOT NULL GROUP BY sku"""
+        ).df().set_index("sku")["price"]
+        missing = products["unit_price"].isna()
+        products.loc[missing, "unit_price"] = products.loc[missing, "sku"].map(paid).astype(float)
+        products["unit_price"] = products["unit_price"].fillna(products["unit_cost"]).fillna(0.0)
+        notes.append(f"{int(missing.sum())} SKUs have no list price: their average order price is used "
+                     "(else the unit cost).")
+    no_load = products["hours_per_unit"].isna() | products["work_center"].isna()
+    if no_load.any():
+        if no_load.all():
+            unavailable["capacity"] = "not available: needs work centers and hours per unit"
+        notes.append(f"{int(no_load.sum())} SKUs have no work center or hours per unit: they put no load on "
+                     "capacity (planned uncapacitated).")
+        products["hours_per_unit"] = products["hours_per_unit"].where(~no_load, 0.0)
+    return products, unavailable

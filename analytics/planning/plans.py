@@ -156,6 +156,7 @@ class Plan:
     solve_seconds: float = 0.0
     seconds: float = 0.0
     notes: tuple[str, ...] = field(default_factory=tuple)
+    unavailable: dict[str, str] = field(default_factory=dict)  # from PlanInputs.unavailable (e.g. "costs")
 
     @property
     def total_cost(self) -> float:
@@ -341,6 +342,7 @@ def _evaluate(g: _Grid, P: np.ndarray, settings: PlanSettings, strategy: str, ov
 def _finish(plan: Plan, inputs: PlanInputs) -> Plan:
     plan.as_of = as_date(inputs.as_of) if inputs.as_of is not None else None
     plan.notes = tuple(inputs.notes) + plan.notes
+    plan.unavailable = dict(getattr(inputs, "unavailable", {}) or {})
     return plan
 
 

@@ -284,14 +284,18 @@ def available_to_promise(
     revenue = qty * price
     margin_before = qty * (price - unit_cost)
     margin_after = margin_before - expediting
-    flag = bool(best is not None and margin_before > 0 and margin_after <= 0)
+    flag = bool(best is not None and margin_before > 0 and margin_after <= 0
+                and not getattr(plan, "unavailable", {}).get("costs"))
     if available:
         msg = f"{qty:,.0f} x {sku} can ship on {requested}: {atp[r]:,.1f} available to promise in {plan.months[r]:%Y-%m}."
     else:
         msg = (f"Only {on_date:,.1f} of {qty:,.0f} x {sku} can ship on {requested}; "
                + (f"the full quantity is available by {earliest_date}." if earliest_date else
                   "the full quantity is not available within the plan horizon."))
-        if best:
+        no_cost = getattr(plan, "unavailable", {}).get("costs")  # no unit costs: no cost or margin to quote
+        if best and no_cost:
+            msg += f" Capable to promise on {requested} by {best['option']} ({best['detail']}); its cost: {no_cost}."
+        elif best:
             msg += (f" Capable to promise on {requested} by {best['option']} ({best['detail']}) at {best['cost']:,.2f};"
                     f" margin after it {margin_after:,.2f}.")
         else:

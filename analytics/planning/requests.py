@@ -91,7 +91,10 @@ def atp_summary_text(answer: dict) -> str:
         parts.append(f"full quantity by {full}" if full else "full quantity not within the horizon")
         best = answer.get("ctp_best")
         parts.append(f"CTP by {best['option']} at {best['cost']:,.2f}" if best else "no CTP option")
-    parts.append(f"margin {answer['margin_after_expediting']:,.2f} at price {answer['price']:,.2f}")
+    if answer.get("margin_unavailable"):
+        parts.append(f"margin {answer['margin_unavailable']}")
+    else:
+        parts.append(f"margin {answer['margin_after_expediting']:,.2f} at price {answer['price']:,.2f}")
     if answer.get("as_of"):  # the data day the answer belongs to (its plan's as-of date), never the wall clock
         parts.append(f"plan as of {answer['as_of']}")
     return "; ".join(parts)[:MAX_TEXT]
@@ -323,6 +326,9 @@ def promise_answer(con: duckdb.DuckDBPyConnection, sku: str, qty: float, request
          "limited_by": str(pd.Timestamp(r.limited_by).date())} for r in table.itertuples()]
     out.update({"as_of": str(as_of), "strategy": strategy, "horizon": int(horizon), "verdict": _verdict(answer),
                 "partial_now": float(answer["qty_on_requested_date"])})
+    if plan.unavailable.get("costs"):  # no unit costs: no margin (a cost of 0 would make every order look rich)
+        out.update({"margin_before_expediting": None, "margin_after_expediting": None,
+                    "margin_unavailable": plan.unavailable["costs"]})
     return out
 
 
@@ -344,6 +350,7 @@ def format_promise(answer: dict) -> str:
         lines.append(f"CTP {o['option']:<13} {'feasible' if o['feasible'] else 'not feasible'}, cost "
                      f"{o['cost']:,.2f}: {o['detail']}")
     lines += [
+        f"Margin:           {a['margin_unavailable']}" if a.get("margin_unavailable") else
         f"Margin:           {a['margin_before_expediting']:,.2f} before expediting, "
         f"{a['expediting_cost']:,.2f} expediting" + (f" ({best['option']})" if best else "")
         + f", {a['margin_after_expediting']:,.2f} after",

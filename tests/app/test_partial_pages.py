@@ -25,7 +25,8 @@ TABS = {
 # supply review's tabs are visited on the variants that change its inputs: the matrix stays fit for `make test`.
 DATA_FREE_PAGES = {"pages/import_data.py", "pages/targets.py", "pages/admin.py"}
 SUPPLY_VARIANTS = {"full", "no_deliveries", "no_forecasts", "no_inventory", "no_production", "no_capacity",
-                   "deliveries_from_ship_date", "orders_only"}
+                   "deliveries_from_ship_date", "orders_only", "no_unit_cost", "no_work_center_hours",
+                   "no_unit_price"}
 MATRIX = [(page, variant) for page in PAGES for variant in VARIANTS
           if page not in DATA_FREE_PAGES or variant in ("full", "orders_only")]
 
@@ -75,6 +76,13 @@ def test_missing_data_is_said_in_words_not_drawn(variant_dbs, monkeypatch):
     # Deliveries derived from ship dates: the cycle-time tile says what it measures.
     at = open_page("pages/scorecard.py", variant_dbs["deliveries_from_ship_date"], monkeypatch)
     assert "Order cycle time, order to ship (mean)" in {m.label for m in at.metric}
+    # No unit costs: the plan runs, its costs read n/a; no work centers or hours: the capacity tab says so.
+    at = open_page("pages/supply_review.py", variant_dbs["no_unit_cost"], monkeypatch)
+    assert {m.label: m.value for m in at.metric}["Total cost"] == "n/a"
+    at = open_page("pages/supply_review.py", variant_dbs["no_work_center_hours"], monkeypatch)
+    at.session_state["sr_tab"] = "Capacity"
+    at.run()
+    assert any("needs work centers and hours per unit" in i.value for i in at.info), [i.value for i in at.info]
     # No forecasts: forecast value added offers to make the history it needs.
     at = open_page("pages/forecast_value_added.py", variant_dbs["no_forecasts"], monkeypatch)
     assert any("No forecast snapshots" in i.value for i in at.info)

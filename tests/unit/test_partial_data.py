@@ -87,3 +87,23 @@ def test_kpis_says_which_forecast_source_and_level(variant_dbs, capsys):
     main(["kpis", "--db", str(variant_dbs["no_forecasts"]), "--start", "2026-03-01", "--end", "2026-03-31"])
     out = capsys.readouterr().out
     assert "no forecast snapshot in the data (run `python -m analytics forecast --db DB --backfill 6`)" in out
+
+
+def test_no_number_without_unit_costs_work_centers_or_prices(variant_dbs, capsys):
+    rows = _kpis(variant_dbs["no_unit_cost"], capsys)
+    for kpi in ("inventory_turns", "days_of_inventory"):
+        assert rows[kpi]["value"] is None and rows[kpi]["reason"] == "not available: needs unit costs"
+    assert main(["promise", "--db", str(variant_dbs["no_unit_cost"]), "--sku", "A", "--qty", "5",
+                 "--date", "2026-04-20"]) == 0
+    out = capsys.readouterr().out
+    assert "Margin:           not available: needs unit costs (3 of 3 SKUs have none)" in out
+    assert "margin after it" not in out
+    rows = _kpis(variant_dbs["no_work_center_hours"], capsys)
+    assert rows["capacity_utilisation"]["reason"] == "not available: needs work centers and hours per unit"
+    # No list or order prices: the promise quotes the unit cost as the price (A: 10) -> margin 0.
+    assert main(["promise", "--db", str(variant_dbs["no_unit_price"]), "--sku", "A", "--qty", "5",
+                 "--date", "2026-04-20", "--json"]) == 0
+    import json
+
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["price"] == 10.0 and answer["margin_before_expediting"] == 0.0
