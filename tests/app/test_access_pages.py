@@ -102,4 +102,4 @@ def test_an_admin_sees_the_audit_log_and_backups(with_users):
     assert [t.label for t in at.tabs] == ["Audit log", "Backups", "Who may do what"]
     # the tiny company's fixture write is in the log
     assert len(at.dataframe[0].value) >= 1
-    assert "vera" in at.dataframe[-1].value["user"].tolist()
+    assert "vera" in at.dataframe[-1].value["User"].tolist()
