@@ -89,8 +89,11 @@ def write_rows(path: Path, rows: dict[str, list[tuple]], fresh: bool = True) -> 
             if not data:
                 continue
             marks = ", ".join(f"${i + 1}" for i in range(len(data[0])))
-            cols = ", ".join(CONTRACT[table].column_names[: len(data[0])])  # later optional columns stay empty
-            con.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", data)  # constant fixture names
+            if table in CONTRACT:  # contract rows fill its first columns; later optional ones stay empty
+                cols = ", ".join(CONTRACT[table].column_names[: len(data[0])])
+                con.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", data)  # constant fixture names
+            else:
+                con.executemany(f"INSERT INTO {table} VALUES ({marks})", data)  # table: constant fixture name
         db.rebuild_facts(con)
 
 

@@ -195,7 +195,7 @@ def read_capacity(con, months: tuple[date, ...], work_centers: list[str]) -> pd.
     grain: one row per work center x plan month. Columns: work_center, period, available_hours,
     capacity_source.
     """
-    wcs = sorted({str(w) for w in work_centers})
+    wcs = sorted({str(w) for w in work_centers if isinstance(w, str) and w})  # SKUs without a work center: none
     if not wcs or not months:
         return pd.DataFrame(columns=CAPACITY_COLUMNS)
     df = con.execute(
