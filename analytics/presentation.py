@@ -344,6 +344,10 @@ COLUMNS: dict[str, Column] = {
     "supply": C("Supply units", UNITS), "shortfall": C("Shortfall (units)", UNITS), "days_of_supply": C("Cover", DAYS),
     "overtime_allowed_hours": C("Overtime allowed", HOURS), "overtime_needed_hours": C("Overtime needed", HOURS),
     "planned_overtime_hours": C("Planned overtime", HOURS), "beyond_overtime": C("Beyond overtime", BOOL),
+    # the summit's overload story: demand as it falls due (chase plan) against the plan shown
+    "demand_load_hours": C("Load of demand as it falls due", HOURS), "demand_utilisation": C("Demand load", PERCENT),
+    "demand_overloaded": C("Demand overloads", BOOL), "plan_load_hours": C("Plan load", HOURS),
+    "plan_utilisation": C("Plan load", PERCENT), "plan_overloaded": C("Plan overloads", BOOL),
     "capacity_source": C("Capacity from"), "units_below_safety_stock": C("Units below safety stock", UNITS),
     "demand_value": C("Demand (money)", MONEY), "supply_value": C("Supply (money)", MONEY), "basis": C("Basis"),
     "budget_units": C("Budget units", UNITS), "budget_revenue": C("Budget revenue", MONEY),

@@ -161,9 +161,7 @@ def supply_story(s) -> None:
             chart(figures.capacity_figure(load.rename(columns={"demand_utilisation": "utilisation"})))
             over = load[load["demand_overloaded"].astype(bool)]
             show_table(over, order=["work_center", "period", "demand_load_hours", "available_hours",
-                                    "demand_utilisation", "plan_load_hours", "plan_utilisation", "top_contributors"],
-                       columns={"demand_load_hours": "Demand load (h)", "demand_utilisation": "percent",
-                                "plan_load_hours": "Plan load (h)", "plan_utilisation": "percent"})
+                                    "demand_utilisation", "plan_load_hours", "plan_utilisation", "top_contributors"])
 
 
 def step(s, name: str) -> None:
