@@ -88,6 +88,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
+import fcntl  # noqa: E402
 import hashlib  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
@@ -385,6 +386,46 @@ def _cpu_now() -> float:
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
+def engine_tree() -> str | None:
+    """Git tree hash of analytics/ when it has no uncommitted change (then ours can be cached), else None."""
+    try:
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "analytics"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        tree = subprocess.run(
+            ["git", "rev-parse", "HEAD:analytics"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return None if dirty else tree
+
+
+def run_ours_cached(w: Windows, h: int, label: str) -> Result:
+    """run_ours, its results kept under CACHE_DIR/ours keyed on the windows and the engine's committed tree
+    (analytics/), so that a later run of the same engine on the same windows reuses them."""
+    tree = engine_tree()
+    if tree is None:
+        return run_ours(w, h)
+    key = hashlib.sha256(np.concatenate(w.train).tobytes() + json.dumps([w.ids, h, tree]).encode()).hexdigest()[:16]
+    path = CACHE_DIR / "ours" / f"{label}-{key}.npz"
+    if path.exists():
+        with np.load(path, allow_pickle=False) as z:
+            chosen = pd.Series([str(c) for c in z["chosen"]])
+            r = Result(z["mean"], z["lo80"], z["hi80"], z["lo95"], z["hi95"], float(z["wall"]), float(z["cpu"]), True)
+            r.chosen = chosen
+        print(f"  ours: cached run of the engine tree {tree[:10]}", flush=True)
+        return r
+    r = run_ours(w, h)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".writing.npz")
+    chosen = np.array([str(c) for c in r.chosen]) if r.chosen is not None else np.array([], dtype=str)
+    np.savez_compressed(
+        tmp, mean=r.mean, lo80=r.lo80, hi80=r.hi80, lo95=r.lo95, hi95=r.hi95, wall=r.wall, cpu=r.cpu, chosen=chosen
+    )
+    tmp.replace(path)
+    return r
+
+
 def run_ours(w: Windows, h: int) -> Result:
     """The CLI's --input path (batch.forecast_csv with its defaults) on every training window."""
     rows = []
@@ -513,7 +554,9 @@ PEER_ORDER = (
 )
 
 
-def run_peers(w: Windows, h: int, names: tuple[str, ...], python: Path, label: str) -> dict[str, Result]:
+def run_peers(
+    w: Windows, h: int, names: tuple[str, ...], python: Path | None, label: str, compute: bool = True
+) -> dict[str, Result]:
     """statsforecast forecasts of every window for each model in ``names``, cached under CACHE_DIR/peers, one file
     per model, keyed on the windows, h, the season, the requirements and the peer script."""
     lengths = np.array([len(y) for y in w.train])
@@ -522,23 +565,38 @@ def run_peers(w: Windows, h: int, names: tuple[str, ...], python: Path, label: s
     for part in (lengths.tobytes(), flat.tobytes(), json.dumps([h, SEASON, PEER_REQUIREMENTS, PEER_SCRIPT]).encode()):
         key.update(part)
     cache = CACHE_DIR / "peers" / f"{label}-{key.hexdigest()[:16]}"
-    missing = sorted((n for n in names if not (cache / f"{n}.npz").exists()), key=PEER_ORDER.index)
-    if missing:
+
+    def still_missing() -> list[str]:
+        return sorted((n for n in names if not (cache / f"{n}.npz").exists()), key=PEER_ORDER.index)
+
+    missing = still_missing()
+    if missing and not compute:
+        print(f"  statsforecast: not run (--cached-peers), no cached result for {', '.join(missing)}", flush=True)
+    elif missing and python is not None:
         cache.mkdir(parents=True, exist_ok=True)
-        print(f"  statsforecast: {', '.join(missing)} (results cached in {cache})", flush=True)
-        with tempfile.TemporaryDirectory() as tmp:
-            data = Path(tmp) / "windows.npz"
-            np.savez(data, lengths=lengths, train=flat)
-            script = Path(tmp) / "peers.py"
-            script.write_text(PEER_SCRIPT)
-            done = subprocess.run(
-                [str(python), str(script), str(data), str(cache), str(h), str(SEASON), ",".join(missing)],
-                text=True,
-                stderr=subprocess.PIPE,
-                preexec_fn=lambda: os.nice(int(os.environ.get("SOP_FORECAST_NICE", "10"))),
-            )
-            if done.returncode != 0:
-                print(f"  statsforecast run failed:\n{done.stderr[-2000:]}")
+        lock = open(cache / ".lock", "w")  # noqa: SIM115 - held until the models are computed
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print("  statsforecast: another run is computing these windows; waiting for it", flush=True)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        missing = still_missing()
+        if missing:
+            print(f"  statsforecast: {', '.join(missing)} (results cached in {cache})", flush=True)
+            with tempfile.TemporaryDirectory() as tmp:
+                data = Path(tmp) / "windows.npz"
+                np.savez(data, lengths=lengths, train=flat)
+                script = Path(tmp) / "peers.py"
+                script.write_text(PEER_SCRIPT)
+                done = subprocess.run(
+                    [str(python), str(script), str(data), str(cache), str(h), str(SEASON), ",".join(missing)],
+                    text=True,
+                    stderr=subprocess.PIPE,
+                    preexec_fn=lambda: os.nice(int(os.environ.get("SOP_FORECAST_NICE", "10"))),
+                )
+                if done.returncode != 0:
+                    print(f"  statsforecast run failed:\n{done.stderr[-2000:]}")
+        lock.close()
     out: dict[str, Result] = {}
     for name in names:
         path = cache / f"{name}.npz"
@@ -705,7 +763,9 @@ def coverage_table(reports: list[SetReport]) -> str:
     return "\n".join(lines)
 
 
-def run_set(ds: DataSet, cap: int, python: Path | None, peers: bool, ours_too: bool = True) -> SetReport | None:
+def run_set(
+    ds: DataSet, cap: int, python: Path | None, peers: bool, ours_too: bool = True, new_peers: bool = True
+) -> SetReport | None:
     print(f"\n== {ds.label} [{ds.role}, {ds.kind}, h {ds.h}] ==", flush=True)
     data = load_set(ds, cap, python)
     if data is None:
@@ -721,16 +781,16 @@ def run_set(ds: DataSet, cap: int, python: Path | None, peers: bool, ours_too: b
     ours = None
     if ours_too:
         try:
-            ours = run_ours(w, ds.h)
+            ours = run_ours_cached(w, ds.h, ds.key)
         except Exception as e:  # noqa: BLE001 - the CLI stops on a failed series; report it and go on with the peers
             print(f"  ours FAILED (as the CLI would): {type(e).__name__}: {e}", flush=True)
         else:
             results[OURS] = ours
             print(f"  ours: {ours.wall:.1f} s wall, {ours.cpu:.1f} s CPU", flush=True)
     results[SNAIVE] = seasonal_naive(w, ds.h)
-    if peers and python is not None:
+    if peers:
         names = SMOOTH_PEERS + (INTERMITTENT_PEERS if ds.kind == "intermittent" else ())
-        got = run_peers(w, ds.h, names, python, ds.key)
+        got = run_peers(w, ds.h, names, python, ds.key, compute=new_peers)
         results.update(got)
         if all(n in got for n in ENSEMBLE):
             results[ENSEMBLE_NAME] = Result(np.mean([got[n].mean for n in ENSEMBLE], axis=0))
@@ -762,6 +822,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="CI: M1 and M3, a few series, no peers, no network")
     parser.add_argument("--prepare", action="store_true", help="only convert the raw files into CSVs")
     parser.add_argument("--peers-only", action="store_true", help="only run (and cache) the peers, not ours")
+    parser.add_argument(
+        "--cached-peers", action="store_true", help="report only peer results already cached; compute none"
+    )
     parser.add_argument("--json", help="also write the figures to this JSON file")
     parser.add_argument("--markdown", help="also write the tables to this Markdown file")
     args = parser.parse_args(argv)
@@ -782,7 +845,11 @@ def main(argv: list[str] | None = None) -> int:
         caps = {k: args.max_series or size[args.size](SETS[k]) for k in keys}
         peers = not args.no_peers
 
-    needs_env = peers or args.prepare or any(SETS[k].raw and not (DATA_DIR / f"{k}.csv").exists() for k in keys)
+    needs_env = (
+        (peers and not args.cached_peers)
+        or args.prepare
+        or any(SETS[k].raw and not (DATA_DIR / f"{k}.csv").exists() for k in keys)
+    )
     python = peer_python() if needs_env else None
     if args.prepare:
         for k in keys:
@@ -797,7 +864,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     t0 = time.perf_counter()
     ours_too = not args.peers_only
-    reports = [rep for k in keys if (rep := run_set(SETS[k], caps[k], python, peers, ours_too)) is not None]
+    reports = [
+        rep
+        for k in keys
+        if (rep := run_set(SETS[k], caps[k], python, peers, ours_too, not args.cached_peers)) is not None
+    ]
     print("\n== Summary (TUNING sets may be tuned on; TEST sets are only reported) ==")
     table = summary_table(reports)
     print(table)
