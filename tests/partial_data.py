@@ -11,7 +11,7 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from analytics import access, db, ingest
+from analytics import access, ingest
 from analytics.schema import CONTRACT
 from tests.conftest import TINY_ROWS
 
@@ -31,8 +31,6 @@ class Variant:
     drop_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)  # the column is not in the file
     blank_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)  # in the file, every cell empty
     ship_date_on_orders: bool = False  # no deliveries file: orders.csv has a ship_date (deliveries derived)
-    # emptied after the import: columns the contract still requires today (the import makes them optional soon)
-    null_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 VARIANTS = {
@@ -51,9 +49,13 @@ VARIANTS = {
         Variant("no_promised_date", drop_columns={"orders": ("promised_date",)}),
         Variant("blank_requested_date", blank_columns={"orders": ("requested_date",)}),
         Variant("deliveries_from_ship_date", drop_tables=("deliveries",), ship_date_on_orders=True),
-        Variant("no_unit_cost", null_columns={"products": ("unit_cost",)}),
-        Variant("no_work_center_hours", null_columns={"products": ("work_center", "hours_per_unit")}),
-        Variant("no_unit_price", null_columns={"products": ("unit_price",), "orders": ("unit_price",)}),
+        Variant("no_unit_cost", drop_columns={"products": ("unit_cost",)}),
+        Variant("no_work_center_hours", drop_columns={"products": ("work_center", "hours_per_unit")}),
+        Variant("no_unit_price", drop_columns={"products": ("unit_price",), "orders": ("unit_price",)}),
+        Variant("no_requested_date", drop_columns={"orders": ("requested_date",)}),
+        # no products or customers file: both derived from the orders' keys (name = key, family, region and
+        # segment 'unassigned', no costs, prices, work centers or hours)
+        Variant("derived_masters", drop_tables=("products", "customers", "budget")),
         Variant(
             "orders_only",
             drop_tables=("deliveries", "forecasts", "inventory", "production", "capacity", "surveys", "budget"),
@@ -98,11 +100,4 @@ def import_variant(base: Path, variant: Variant) -> Path:
     with access.default_user(access.SYSTEM):
         report = ingest.import_folder(path, folder)
     assert report.ok, report.as_text()
-    if variant.null_columns:
-        with access.acting_as(access.SYSTEM, "import"), db.writer(path) as con:
-            for t, cols in variant.null_columns.items():
-                for c in cols:  # constant fixture names
-                    con.execute(f"ALTER TABLE {t} ALTER COLUMN {c} DROP NOT NULL")
-                    con.execute(f"UPDATE {t} SET {c} = NULL")
-            db.rebuild_facts(con)
     return path

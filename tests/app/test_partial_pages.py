@@ -26,7 +26,7 @@ TABS = {
 DATA_FREE_PAGES = {"pages/import_data.py", "pages/targets.py", "pages/admin.py"}
 SUPPLY_VARIANTS = {"full", "no_deliveries", "no_forecasts", "no_inventory", "no_production", "no_capacity",
                    "deliveries_from_ship_date", "orders_only", "no_unit_cost", "no_work_center_hours",
-                   "no_unit_price"}
+                   "no_unit_price", "derived_masters"}
 MATRIX = [(page, variant) for page in PAGES for variant in VARIANTS
           if page not in DATA_FREE_PAGES or variant in ("full", "orders_only")]
 
@@ -89,7 +89,8 @@ def test_missing_data_is_said_in_words_not_drawn(variant_dbs, monkeypatch):
     assert any(b.label == "Make 6 months of forecast history" for b in at.button)
 
 
-@pytest.mark.parametrize("variant", ["orders_only", "no_forecasts", "no_inventory", "deliveries_from_ship_date"])
+@pytest.mark.parametrize("variant", ["orders_only", "no_forecasts", "no_inventory", "deliveries_from_ship_date",
+                                     "derived_masters"])
 def test_summit_walks_every_step(variant_dbs, variant, monkeypatch):
     at = open_page("pages/summit.py", variant_dbs[variant], monkeypatch)
     next(b for b in at.button if b.label == "Freeze the data and start").click()
