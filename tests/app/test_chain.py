@@ -121,6 +121,13 @@ def test_an_override_on_the_workbench_reaches_plan_promise_and_summit(run_db):
         "orders on the books leaves 0 (cumulative net): the plan makes exactly what is committed"
     )
     assert any(i.value.replace("\\", "").startswith("Available to promise in Apr 2026: 0.") for i in at.info)
+    # The same order as part of the forecast (it consumes it): only the backlog (3) is committed in April, so
+    # supply 10 + 6.333 less 3 = 13.333 = 40/3 (the April forecast this order is part of) is available.
+    at.checkbox(key="pr_consume").check()
+    _submit(at, "Check")
+    atp = at.session_state["pr_answer"]["atp_by_month"].set_index("period")
+    assert atp.loc["2026-04-01", "atp"] == pytest.approx(40 / 3)
+    assert at.session_state["pr_answer"]["available"]
 
     # 4. A new summit: its demand step's "consensus changes" shows the override and its reason.
     at = run_page("pages/summit.py")
