@@ -41,7 +41,8 @@ if filters is not None:
     recommended = common.cached_read(v, "analytics.planning.scenarios:recommended_scenario")
     show_table(saved, {"name": "Scenario", "units_short": "Units short"})
     names = saved["name"].tolist()
-    for name, sentence in views.staleness(v, tuple(names)).items():
+    stale = views.staleness(v, tuple(names))
+    for name, sentence in stale.items():
         if sentence:
             st.warning(common.escape(sentence))
             if st.button(f"Run '{common.escape(name)}' again on the current data", key=f"sc_rerun_{name}",
@@ -60,7 +61,9 @@ if filters is not None:
         common.downloads("scenario_comparison", table, key="sc_cmp")
         for name in chosen:
             diff = views.month_diff(v, as_of, name)
-            with st.expander(f"Where '{common.escape(name)}' differs from the baseline ({len(diff)} family-months)"):
+            against = " made now (not like with like: run it again)" if stale.get(name) else ""
+            with st.expander(f"Where '{common.escape(name)}' differs from the baseline{against} ({len(diff)} "
+                             "family-months)"):
                 show_table(diff, {"baseline": Column("Baseline", UNITS), "scenario": Column(name, UNITS),
                                   "delta": Column("Change", UNITS), "measure": "Measure"})
     c1, c2 = st.columns([2, 1])
