@@ -123,7 +123,8 @@ def table(df: pd.DataFrame, cols: list[str] | None = None, limit: int = 15, colu
     shown = shown.reset_index(drop=True).map(lambda v: escape(v) if isinstance(v, str) else v)
     right = [escape(c) for c in shown.columns if c in numeric]
     shown.columns = [escape(c) if isinstance(c, str) else c for c in shown.columns]
-    styled = shown.style.set_properties(subset=right, **{"text-align": "right"}) if right else shown
+    # numbers right-aligned (Streamlit aligns text cells left with an inline style, hence !important)
+    styled = shown.style.set_properties(subset=right, **{"text-align": "right !important"}) if right else shown
     st.table(styled, hide_index=True)
 
 
