@@ -240,13 +240,15 @@ XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def downloads(name: str, df: pd.DataFrame, key: str) -> None:
-    """CSV and Excel download buttons for a table (cells neutralised against formula injection)."""
+    """CSV and Excel download buttons for a table (cells neutralised against formula injection). The CSV keeps
+    the machine names (for other programs); the Excel file is for people: human headers and number formats
+    (``analytics.presentation``), the numbers still numbers."""
     # The files are built when the button is clicked (a callable runs on its own thread), not on every page
     # run: building an Excel file costs far more than drawing the page, and most visits download nothing.
     c1, c2, _ = st.columns([1, 1, 4])
     c1.download_button("⬇ CSV", lambda: exports.to_csv_bytes(df), f"{name}.csv", "text/csv", key=f"{key}_csv",
                        on_click="ignore")
-    c2.download_button("⬇ Excel", lambda: exports.to_excel_bytes({name: df}), f"{name}.xlsx", XLSX_MIME,
+    c2.download_button("⬇ Excel", lambda: exports.to_excel_bytes({name: df}, human=True), f"{name}.xlsx", XLSX_MIME,
                        key=f"{key}_xlsx", on_click="ignore")
 
 
