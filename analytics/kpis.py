@@ -683,8 +683,9 @@ def missing_data_reason(spec: KpiSpec, availability: dict) -> str | None:
     missing = [(t, c) for (t, c) in spec.needs if not availability.get((t, c), False)]
     if not missing:
         return None
-    if any(c is None and (t, None) in missing for t, c in missing if (t, c) in SUPPLIED_NEEDS):
-        missing = [m for m in missing if m not in SUPPLIED_NEEDS]  # no table at all: say that, not more
+    # a column of a table that holds no rows at all reads as the file it needs ("a production file")
+    missing = [(t, None) if c and availability.get((t, None)) is False else (t, c) for t, c in missing]
+    missing = list(dict.fromkeys(missing))
     names = [NEED_WORDS.get((t, c), c) if c else f"{'an' if t[0] in 'aeiou' else 'a'} {t} file"
              for t, c in missing if (t, c) not in SUPPLIED_NEEDS]
     told = [SUPPLIED_NEEDS[m] for m in missing if m in SUPPLIED_NEEDS]

@@ -322,7 +322,7 @@ def _fill_product_defaults(con, products: pd.DataFrame, notes: list[str]) -> tup
         products[c] = pd.to_numeric(products[c], errors="coerce").astype(float)
     no_cost = int(products["unit_cost"].isna().sum())
     if no_cost:
-        unavailable["costs"] = f"not available: needs unit costs ({no_cost} of {n} SKUs have none)"
+        unavailable["costs"] = f"not available: needs unit costs ({no_cost:,} of {n:,} SKUs have none)"
         notes.append(f"{no_cost} SKUs have no unit cost: plan costs are not available (their cost counts as 0).")
         products["unit_cost"] = products["unit_cost"].fillna(0.0)
     if products["unit_price"].isna().any():

@@ -347,8 +347,9 @@ def format_promise(answer: dict) -> str:
     ]
     lines = [x for x in lines if x]
     for o in a.get("ctp_options", []):
+        cost = "n/a" if a.get("margin_unavailable") else f"{o['cost']:,.2f}"
         lines.append(f"CTP {o['option']:<13} {'feasible' if o['feasible'] else 'not feasible'}, cost "
-                     f"{o['cost']:,.2f}: {o['detail']}")
+                     f"{cost}: {o['detail']}")
     lines += [
         f"Margin:           {a['margin_unavailable']}" if a.get("margin_unavailable") else
         f"Margin:           {a['margin_before_expediting']:,.2f} before expediting, "
