@@ -56,3 +56,23 @@ def test_a_server_that_refuses_lists_no_page_files(demo_db, browser):
         assert nav.count() == 0 or not nav.first.is_visible(), nav.first.inner_text()
         assert page.get_by_text("data audit").count() == 0 and page.get_by_text("demand workbench").count() == 0
         page.close()
+
+
+def test_the_start_popover_closes_and_next_can_be_clicked(demo_db, browser, tmp_path):
+    db = tmp_path / "summit.duckdb"
+    db.write_bytes(demo_db.read_bytes())
+    with run_server(db) as url:
+        page = browser.new_page(viewport={"width": 1920, "height": 1080})
+        page.goto(url + "/summit")
+        wait_rendered(page)
+        page.get_by_role("button", name="Start a new summit").click()
+        start = page.get_by_role("button", name="Freeze the data and start")
+        start.wait_for(state="visible")
+        start.click()
+        wait_rendered(page)
+        assert page.get_by_role("heading", name="1. Actions from earlier summits").is_visible()
+        assert not start.is_visible()  # the popover closed once the summit started
+        page.get_by_role("button", name="Next ▶").click(timeout=10_000)  # not covered by the popover
+        wait_rendered(page)
+        assert page.get_by_role("heading", name="2. Scorecard").is_visible()
+        page.close()
