@@ -107,7 +107,8 @@ SPECS: dict[str, KpiSpec] = {
             "Order lines completed in the range (and on or before the as-of date).",
             "Completed lines with no delivery carrying an error_code.",
             "Completed lines.",
-            "Lines not yet delivered in full.",
+            "Lines not yet delivered in full. Not available when the imported data had no error_code column (a "
+            "column with empty cells means no errors; deliveries derived from the orders carry no error information).",
             (("deliveries", None), ("deliveries", "error_code")), ORDER_DIMS, 0.99, 0.01, "lines_completed",
         ),
         KpiSpec(
@@ -116,7 +117,7 @@ SPECS: dict[str, KpiSpec] = {
             "The OTIF-to-promise population: lines with promised_date in the range, on or before the as-of date.",
             "Lines that are OTIF to promise and have no delivery carrying an error_code.",
             "Lines in the population.",
-            "Lines without a promised_date.",
+            "Lines without a promised_date. Not available without error information (as order accuracy).",
             (("orders", "promised_date"), ("deliveries", None), ("deliveries", "error_code")), ORDER_DIMS, 0.93,
             0.03, "lines_promised",
         ),
