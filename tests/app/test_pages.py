@@ -31,8 +31,11 @@ def run_page(page: str) -> AppTest:
 
 @pytest.mark.parametrize("page", PAGES)
 def test_page_renders_without_exception(app_db, page):
+    from tests.app.human_tables import assert_human_tables
+
     at = run_page(page)
     assert not at.exception, at.exception
+    assert_human_tables(at)  # every table a person sees: human headers, numbers formatted (ui.tables)
 
 
 def test_entry_point_runs_default_page(app_db):
