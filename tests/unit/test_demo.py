@@ -378,3 +378,21 @@ def test_the_cli_demo_tells_the_story_unless_data_only(tmp_path, monkeypatch):
     args = build_parser().parse_args(["demo", "--db", str(tmp_path / "x.duckdb")])
     assert args.data_only is False  # `make run` (demo --if-missing) gets the first-start story
     assert build_parser().parse_args(["demo", "--data-only"]).data_only is True
+
+
+def test_a_failed_first_start_leaves_the_data_and_says_so(tmp_path, monkeypatch, capsys):
+    from analytics.__main__ import main
+
+    def broken(*a, **k):
+        raise RuntimeError("no worker processes allowed here")
+
+    monkeypatch.setattr(demo, "first_start", broken)
+    path = tmp_path / "d.duckdb"
+    assert main(["demo", "--db", str(path), "--scale", "0.05", "--as-of", "2026-10-31"]) == 0
+    err = capsys.readouterr().err
+    assert "first-start story" in err and "no worker processes allowed here" in err
+    con = db.open_reader(path)
+    try:
+        assert one(con, "SELECT count(*) FROM orders") > 0
+    finally:
+        con.close()
