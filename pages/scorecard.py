@@ -95,7 +95,8 @@ if filters is not None:
             st.markdown(definition_markdown(spec))
             st.markdown(
                 f"**This selection ({label}):** value {kpis.format_value(spec, row['value'])}"
-                f" · numerator {row['numerator']:,.2f} · denominator {row['denominator']:,.2f}"
+                f" · numerator {presentation.format_value(row['numerator'], 'decimal', 0)}"
+                f" · denominator {presentation.format_value(row['denominator'], 'decimal', 0)}"
                 if row["value"] == row["value"] and row["value"] is not None
                 else f"**This selection:** {row['reason']}"
             )
