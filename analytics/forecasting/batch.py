@@ -1,4 +1,5 @@
-"""Forecast runs: every active SKU (and every family, directly) through the automatic pipeline, in parallel.
+"""Forecast runs: every active SKU, every family and the total through the automatic pipeline, in parallel;
+then the three levels are reconciled so that they add up (``reconcile.py``: MinT with shrinkage).
 
 The work is spread over any ``concurrent.futures.Executor``: a local ``ProcessPoolExecutor`` by default,
 or a Dask cluster's executor (``dask.distributed.Client(address).get_executor()``) with ``--dask ADDRESS``,
@@ -8,11 +9,14 @@ network overhead stay small against the model fits.
 A run writes, in one transaction through :func:`analytics.db.writer` (so the dashboard keeps reading the
 previous data until the new file lands):
 
-* ``forecasts``: a ``statistical`` snapshot dated the as-of date (the mean forecast per SKU and month);
+* ``forecasts``: a ``statistical`` snapshot dated the as-of date (the reconciled mean forecast per SKU and month);
 * ``forecast_runs``: one row per run (when, horizon, series, failures, seconds, executor);
 * ``forecast_leaderboard``: per SKU and candidate model the backtest WMAPE, MASE, sMAPE, bias, chosen yes/no,
   fallback notes, the demand class, the reason for the choice and the lag-1 error spread (for safety stock);
-* ``forecast_intervals``: the chosen model's mean and 80/95% bounds per SKU (and family) and month;
+* ``forecast_intervals``: the reconciled mean and 80/95% bounds per SKU, family and the total and month (model:
+  the series' chosen model);
+* ``forecast_base``: the same before reconciliation (each series' own forecast; a family's is its direct forecast);
+* ``forecast_reconciliation``: the method, the shrinkage intensity, the number of backtest error samples, notes;
 * ``forecast_backtests``: the backtest forecasts against actuals, per SKU, origin and model.
 """
 
