@@ -179,6 +179,11 @@ def test_reconcile_forecasts_frames():
     half = (out["hi80"] - out["mean"]).to_numpy()
     base_half = 0.2 * base.set_index(["unique_id", "step"]).loc[list(zip(out["unique_id"], out["step"])), "mean"]
     assert (half >= base_half.to_numpy() - 1e-9).all()
+    # and it contains the base interval
+    both = out.merge(base, on=["unique_id", "step"], suffixes=("", "_base"))
+    for lv in (80, 95):
+        assert (both[f"lo{lv}"] <= both[f"lo{lv}_base"] + 1e-12).all()
+        assert (both[f"hi{lv}"] >= both[f"hi{lv}_base"] - 1e-12).all()
     # without residuals the variance-based methods fall back to structural weights, and say so
     _, info2 = rc.reconcile_forecasts(base, h, None)
     assert info2["method"] == "wls_struct" and info2["notes"]
