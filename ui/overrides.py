@@ -23,7 +23,8 @@ def override_form(con, db_path, level: str, key: str, as_of: date, data_version:
     base = common.cached_read(data_version, "analytics.demand:base_forecast", key, level, as_of,
                               start_from=base_source)
     if base.empty:
-        st.info("There is no consensus or statistical forecast to start from: run the statistical forecast first.")
+        st.info(f"There is no consensus or statistical forecast from {as_of:%b %Y} on (data as of {as_of}) to start "
+                "from: run the statistical forecast first.")
         return
     by_period = base.groupby("period", as_index=False)["quantity"].sum()
     by_period["period"] = pd.to_datetime(by_period["period"]).dt.date

@@ -82,25 +82,37 @@ def atp_explanation(answer: dict) -> str:
     t = answer["atp_by_month"]
     months = [pd.Timestamp(p) for p in t["period"]]
     r = months.index(pd.Timestamp(answer["requested_month"]))
-    net, atp = float(t["cumulative_net"].iloc[r]), float(t["atp"].iloc[r])
-    k = int(binding_months(t["cumulative_net"].to_numpy())[r])
-    low = float(t["cumulative_net"].iloc[k])
+    nets = t["cumulative_net"].to_numpy(dtype=float)
+    net, atp = float(nets[r]), float(t["atp"].iloc[r])
+    k = int(binding_months(nets)[r])
+    low = float(nets[k])
+    if low >= net - 0.5:  # a later month lower by less than half a unit does not limit anything a person sees
+        k, low = r, net
+
+    def units(x: float) -> str:
+        return "0" if abs(x) < 0.5 else f"{x:,.0f}"
+
     what = "the orders on the books" if answer.get("consume_forecast") else "the forecast and the orders on the books"
     month, limit = f"{months[r]:%b %Y}", f"{months[k]:%b %Y}"
-    head = (f"Available to promise in {month}: {atp:,.0f}. Supply up to {month} less what is committed to {what} "
-            f"leaves {net:,.0f} (cumulative net)")
-    if k == r and net <= 1e-9:
-        tail = ": the plan makes exactly what is committed, so nothing is left over to promise."
-        return head + tail + ("" if answer.get("consume_forecast") else FORECAST_HINT)
+    hint = "" if answer.get("consume_forecast") else FORECAST_HINT
+    head = (f"Available to promise in {month}: {units(atp)}. Supply up to {month} less what is committed to {what} "
+            f"leaves {units(net)} (cumulative net)")
+    if k == r and net < 0.5:
+        if net <= -0.5:
+            return head + ": the plan is short of what is committed, so nothing is left over to promise." + hint
+        return head + ": the plan makes exactly what is committed, so nothing is left over to promise." + hint
     if k == r:
-        return head + f", and no later month needs any of it: all {net:,.0f} can be promised."
-    if low <= 0:
-        tail = (f"; but by {limit} the cumulative net falls to {low:,.0f}: every unit is needed for later demand, "
-                f"so nothing can be promised without taking it from a later month.")
+        return head + f", and no later month needs any of it: all {units(net)} can be promised."
+    if low <= -0.5:
+        tail = (f"; but by {limit} the cumulative net falls to {units(low)}: the plan is short by then, so nothing "
+                "can be promised without taking it from a later month.")
+    elif low < 0.5:
+        tail = (f"; but by {limit} the cumulative net falls to 0: every unit is needed for later demand, so nothing "
+                "can be promised without taking it from a later month.")
     else:
-        tail = (f"; by {limit} it falls to {low:,.0f}, so only {low:,.0f} can be promised without taking stock from "
-                f"a later month.")
-    return head + tail + ("" if answer.get("consume_forecast") else FORECAST_HINT)
+        tail = (f"; by {limit} it falls to {units(low)}, so only {units(low)} can be promised without taking stock "
+                "from a later month.")
+    return head + tail + hint
 
 
 def _product(con_or_inputs, plan: Plan, sku: str) -> pd.Series:

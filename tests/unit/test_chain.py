@@ -218,3 +218,31 @@ def test_atp_names_the_month_that_limits_it_and_says_why():
     # Consuming the forecast (no orders on the books): all 321 are free in January.
     res = pl.available_to_promise(None, plan, "S", 10, date(2027, 1, 15), consume_forecast=True)
     assert res["available"] and res["atp_by_month"]["atp"].tolist() == [321, 321, 321]
+
+
+def test_atp_explanation_reads_whole_units_and_says_when_the_plan_is_short():
+    import pandas as pd
+
+    from analytics.planning import atp_explanation
+    from analytics.planning.promise import cumulative_atp
+
+    def answer(supply, committed):
+        net, atp = cumulative_atp(supply, committed)
+        periods = [pd.Timestamp(2027, m, 1) for m in range(1, len(net) + 1)]
+        table = pd.DataFrame({"period": periods, "cumulative_net": net, "atp": atp})
+        return {"atp_by_month": table, "requested_month": periods[0], "consume_forecast": True}
+
+    # net 0, then -0.3 (a fraction of a unit short later): reads as 0 in January, not "falls to -0".
+    text = atp_explanation(answer([10, 0], [10, 0.3]))
+    assert text == (
+        "Available to promise in Jan 2027: 0. Supply up to Jan 2027 less what is committed to the orders "
+        "on the books leaves 0 (cumulative net): the plan makes exactly what is committed, so nothing is "
+        "left over to promise."
+    )
+    # 5 short in January: the plan is short.
+    assert "leaves -5 (cumulative net): the plan is short of what is committed" in atp_explanation(answer([0], [5]))
+    # 20 now, 12 needed in February: 8 can be promised, limited by February.
+    assert atp_explanation(answer([20, 0], [0, 12])).endswith(
+        "leaves 20 (cumulative net); by Feb 2027 it falls to 8, so only 8 can be promised without taking stock from "
+        "a later month."
+    )
