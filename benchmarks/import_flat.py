@@ -118,16 +118,20 @@ def main(argv: list[str] | None = None) -> int:
             last[0], last[1] = now, stage
 
         t1 = time.perf_counter()
+        ru0 = resource.getrusage(resource.RUSAGE_SELF)
         with access.default_user(access.SYSTEM):
             report = ingest.import_folder(db_path, folder, mapping=MAPPING, progress=progress)
         seconds = time.perf_counter() - t1
         if not report.ok:
             print(report.as_text())
             return 1
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        ru1 = resource.getrusage(resource.RUSAGE_SELF)
+        cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+        rss = ru1.ru_maxrss / 1024
         load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
         print(f"import with {MAPPING.relative_to(ROOT)}: {seconds:.1f} s (target 30 s for 1,000,000 lines), "
               f"{lines / seconds:,.0f} lines/s, peak RSS {rss:,.0f} MiB, database {db_path.stat().st_size / 2**20:,.1f} MiB")
+        print(f"  CPU: {cpu:.1f} s (all threads; on 2 idle cores the wall time is about CPU / parallelism)")
         print("  stages: " + ", ".join(f"{k} {v:.1f} s" for k, v in stages.items()))
         print(f"  machine load average (1, 5, 15 min) at the end: {load} on {os.cpu_count()} cores")
         print("  rows: " + ", ".join(f"{t} {n:,}" for t, n in report.rows.items()))

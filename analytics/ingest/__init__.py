@@ -27,10 +27,12 @@ The importer never corrupts data. It works in three strictly separate stages:
 
 Rules (the checks, each reported with file, row, column and reason):
 
-* a file for every required table (products, customers, orders) in replace mode;
-* required columns present; columns not in the contract are problems
-  ("unknown column X (map it or remove it)") unless the mapping maps them away
-  (map a column to ``None`` to ignore it); the same column twice is a problem;
+* an orders file in replace mode (products and customers without a file are derived from the orders' keys,
+  see :mod:`analytics.schema` for every column's default);
+* required columns present; in files named after the tables, columns not in the contract are problems
+  ("unknown column X (map it or remove it)") unless the mapping maps them away (map a column to ``None`` to
+  ignore it); with a mapping file, source columns no entry names are not used, and listed in the report; the
+  same column twice is a problem;
 * required values not empty; numbers are numbers (a decimal comma is accepted
   in ``;``-separated CSV files; thousands separators never), finite (no NaN or
   inf), integers are whole numbers, ``non_negative`` columns are >= 0,
