@@ -8,7 +8,7 @@ from tests.e2e.conftest import run_server, screenshot, wait_rendered
 
 
 def upload(page, files):
-    page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files([str(f) for f in files])
+    page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files([str(f) for f in files])
     wait_rendered(page)
 
 
