@@ -170,8 +170,11 @@ def test_the_sandbox_cannot_turn_external_access_back_on():
     mapfile._lock(con)
     with pytest.raises(Exception, match="locked"):
         con.execute("SET enable_external_access = true")
-    with pytest.raises(Exception, match="disabled|Permission"):
-        con.sql("SELECT * FROM read_csv('/etc/passwd')").fetchall()
+    for sql in ("SELECT * FROM read_csv('/etc/passwd')", "SELECT * FROM sniff_csv('/etc/passwd')",
+                "SELECT * FROM glob('/etc/*')", "SELECT * FROM read_blob('/etc/hostname')",
+                "ATTACH '/tmp/never.duckdb' AS x", "LOAD httpfs"):
+        with pytest.raises(Exception, match="disabled|Permission"):
+            con.sql(sql).fetchall()
     con.close()
 
 
