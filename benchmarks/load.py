@@ -1030,6 +1030,7 @@ def main() -> None:
         args.db = str(smoke_dir / "demo.duckdb")
         build_demo(Path(args.db), "--data-only", "--scale", "0.05")
         args.sessions, args.browsers, args.writer, args.passes, args.pages = "2", 1, "none", 1, args.pages or 2
+        args.timeout = max(args.timeout, 180.0)  # a check that it works, not of speed: a busy machine is no error
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             args.port = sock.getsockname()[1]
