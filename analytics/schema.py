@@ -81,13 +81,14 @@ CONTRACT: dict[str, Table] = {
                 _c("name", TEXT, "Oak desk 120", "Item description", **_DEFAULT_NAME("sku")),
                 _c("family", TEXT, "Desks", "Product family (planning level)", **_UNASSIGNED),
                 _c("unit_cost", NUMBER, "82.50", "Standard cost per unit", non_negative=True, **_OPTIONAL,
-                   if_missing="inventory value, turns and days of inventory have no value for it; the supply plan "
-                              "counts its costs as 0 and says so"),
+                   if_missing="inventory turns and days of inventory, plan costs and promise margins say 'not "
+                              "available: needs unit costs'; the plan still runs"),
                 _c("unit_price", NUMBER, "149.00", "List price per unit", non_negative=True, **_OPTIONAL,
-                   if_missing="revenue uses the order lines' unit_price only"),
+                   if_missing="revenue uses the order lines' unit_price; planning uses the SKU's average order "
+                              "price (else its cost)"),
                 _c("work_center", TEXT, "WC-ASSEMBLY", "Work center that makes it", **_OPTIONAL,
-                   if_missing="no load on any work center (capacity KPIs and rough-cut capacity leave it out); the "
-                              "supply plan plans it uncapacitated and says so"),
+                   if_missing="no load on capacity (planned uncapacitated, and said so); with none at all, capacity "
+                              "says 'not available: needs work centers and hours per unit'"),
                 _c("hours_per_unit", NUMBER, "0.35", "Work-center hours per unit", non_negative=True, **_OPTIONAL,
                    if_missing="as work_center"),
             ),

@@ -194,7 +194,6 @@ class _Grid:
     wc_idx: np.ndarray  # (S,)
     cap: np.ndarray  # available hours (W x T), NaN = unconstrained
     cap_source: np.ndarray  # (W x T, object)
-    notes: tuple[str, ...] = ()  # what the grid filled in (SKUs without cost, price or hours)
 
     @property
     def D(self) -> np.ndarray:
@@ -218,18 +217,6 @@ def _grid(inputs: PlanInputs) -> _Grid:
         raise PlanningError("There are no products to plan.")
     if products["sku"].duplicated().any():
         raise PlanningError(f"SKU {products.loc[products['sku'].duplicated(), 'sku'].iloc[0]!r} appears twice in products.")
-    notes: list[str] = []
-    # Optional in the contract (issue 12): a SKU without hours plans uncapacitated, one without cost or price
-    # counts 0 in the plan's costs; the plan's notes say so (never silently).
-    missing_text = {"unit_cost": "no unit_cost: their production and holding costs count as 0 in the plan's costs",
-                    "unit_price": "no unit_price: their backorder and shortfall costs count as 0 in the plan's costs",
-                    "hours_per_unit": "no work center hours per unit: planned uncapacitated (no load counted)"}
-    for c, text in missing_text.items():
-        values = pd.to_numeric(products[c], errors="coerce").astype(float)
-        n = int(values.isna().sum())
-        if n:
-            products[c] = values.fillna(0.0)
-            notes.append(f"{n:,} of {len(products):,} SKUs have {text}.")
     for c in ("unit_cost", "unit_price", "hours_per_unit", "on_hand", "safety_stock"):
         products[c] = pd.to_numeric(products[c], errors="coerce").astype(float)
         bad = products[products[c].isna() | (products[c] < 0) | ~np.isfinite(products[c])]
@@ -280,7 +267,7 @@ def _grid(inputs: PlanInputs) -> _Grid:
         cap[wi[ok], ti[ok]] = hours[ok]
         srcs = c["capacity_source"].to_numpy(dtype=object) if "capacity_source" in c.columns else None
         cap_source[wi[ok], ti[ok]] = srcs[ok] if srcs is not None else "capacity table"
-    return _Grid(products, months, F, BL, R, source, wcs, wc_idx, cap, cap_source, tuple(notes))
+    return _Grid(products, months, F, BL, R, source, wcs, wc_idx, cap, cap_source)
 
 
 # ---------------------------------------------------------------------------- evaluation
@@ -348,7 +335,7 @@ def _evaluate(g: _Grid, P: np.ndarray, settings: PlanSettings, strategy: str, ov
         as_of=None, months=g.months, **costs, overtime_cost_per_hour=ot_rate,
         lp_variables=lp_size[0] if lp_size else None, lp_constraints=lp_size[1] if lp_size else None,
         lp_nonzeros=lp_size[2] if lp_size else None, solve_seconds=solve_seconds,
-        seconds=(time.perf_counter() - started) if started else 0.0, notes=g.notes + tuple(notes) + extra,
+        seconds=(time.perf_counter() - started) if started else 0.0, notes=tuple(notes) + extra,
     )
 
 

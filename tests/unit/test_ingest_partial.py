@@ -112,7 +112,7 @@ def test_empty_cells_take_the_documented_defaults(tmp_path):
     assert "customers.csv name: 1 empty value set to the customer_id" in text
     assert "customers.csv region: 1 empty value set to 'unassigned'" in text
     assert "products (products.csv): no name column: the sku for every row" in text
-    assert "products (products.csv): no work_center column: left empty; no load on any work center" in text
+    assert "products (products.csv): no work_center column: left empty; no load on capacity" in text
     # the line region of SO1/2 is empty: it falls back to the customer's region (C1: North)
     assert rows(path, "SELECT region FROM fact_order_lines WHERE order_id = 'SO1' AND line_no = 2") == [("North",)]
 
