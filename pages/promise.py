@@ -3,11 +3,11 @@ built from the answer, and the planners' queue of requests."""
 
 from datetime import timedelta
 
-import pandas as pd
 import streamlit as st
 
 from analytics import charts, planning
 from analytics.planning import requests as rq
+from analytics.planning.promise import ctp_table
 from ui import auth, common, supply
 from ui.tables import show_table
 
@@ -50,7 +50,9 @@ if filters is not None:
         st.plotly_chart(charts.atp_figure(answer["atp_by_month"], answer["requested_month"], answer["sku"]),
                         width="stretch")
         show_table(answer["atp_by_month"])
-        show_table(pd.DataFrame(answer["ctp_options"]), {"units": "Units", "cost": "Cost"})
+        if answer["ctp_options"] and answer.get("capacity_note"):  # uncapacitated SKU: say the date is unchecked
+            st.warning(common.escape(f"Capacity not checked: {answer['capacity_note']}."))
+        show_table(ctp_table(answer["ctp_options"]), {"units": "Units", "cost": "Cost"})
         with st.form("pr_request"):
             st.markdown("**Send a request to production**: what the customer asked for and what they could live with")
             c1, c2, c3 = st.columns(3)

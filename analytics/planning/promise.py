@@ -41,6 +41,7 @@ import pandas as pd
 from analytics.planning.common import PlanningError, as_date, month_end, month_start, ts
 from analytics.planning.inputs import PlanInputs
 from analytics.planning.plans import Plan
+from analytics.rounding import half_up
 
 ATP_COLUMNS = ["period", "supply", "committed", "cumulative_net", "atp", "limited_by"]
 
@@ -64,6 +65,30 @@ def binding_months(net: np.ndarray) -> np.ndarray:
             best = t
         out[t] = best
     return out
+
+
+def units_text(x: float) -> str:
+    """Units as a person reads them: whole (the product is discrete; the analytics keep the exact number),
+    half up, with thousands separators: 16.333 -> '16', 2.0 -> '2', 1234.5 -> '1,235'."""
+    return f"{half_up(float(x) + 1e-9):,d}"
+
+
+NO_UNIT_COSTS = "not available: needs unit costs"
+UNCHECKED = "capacity not checked"
+
+
+def uncapacitated_reason(sku: str, work_center, hours_per_unit: float, spare: np.ndarray | None = None) -> str | None:
+    """Why extra production of ``sku`` is not checked against capacity, in words; None when it is checked.
+    No work center or no hours per unit: the SKU puts no load on any capacity. A work center with no capacity
+    in the data (``spare`` all infinite): nothing to check it against."""
+    wc = None if work_center is None or pd.isna(work_center) or str(work_center) in ("", "(none)") else str(work_center)
+    if wc is None or not np.isfinite(hours_per_unit) or hours_per_unit <= 0:
+        return (f"uncapacitated for {sku}: it has no work center or hours per unit, so the extra production is "
+                "not checked against capacity")
+    if spare is not None and np.isinf(spare).all():
+        return (f"uncapacitated for {sku}: work center {wc} has no capacity in the data, so the extra production "
+                "is not checked against capacity")
+    return None
 
 
 FORECAST_HINT = (" The plan makes what the forecast needs: an order on top of the forecast needs extra supply "
@@ -90,7 +115,7 @@ def atp_explanation(answer: dict) -> str:
         k, low = r, net
 
     def units(x: float) -> str:
-        return "0" if abs(x) < 0.5 else f"{x:,.0f}"
+        return "0" if abs(x) < 0.5 else units_text(x)
 
     what = "the orders on the books" if answer.get("consume_forecast") else "the forecast and the orders on the books"
     month, limit = f"{months[r]:%b %Y}", f"{months[k]:%b %Y}"
@@ -240,9 +265,12 @@ def available_to_promise(
     s = plan.settings
     ot_rate = s.overtime_rate(plan.products)
     hold = s.holding_rate * unit_cost
+    no_cost = getattr(plan, "unavailable", {}).get("costs")  # no unit costs: no cost or margin to quote
+    unchecked = None
     if short > 1e-9:
         wc = str(prod["work_center"])
         spare, ot = _headroom(plan, wc)
+        unchecked = uncapacitated_reason(sku, prod["work_center"], h, spare)
         made = _make_by(short, r, h, spare.copy(), ot.copy(), ot_rate, hold)
         feasible = made["missing_units"] <= 1e-9
         options.append({
@@ -250,9 +278,11 @@ def available_to_promise(
             "spare_hours": made["spare_hours"], "overtime_hours": made["overtime_hours"],
             "overtime_cost": made["overtime_cost"], "holding_cost": made["holding_cost"],
             "cost": made["overtime_cost"] + made["holding_cost"],
-            "detail": (f"make {made['units_made']:,.1f} extra by {plan.months[r]:%Y-%m} at {wc}: "
+            "detail": (f"make {units_text(made['units_made'])} extra by {plan.months[r]:%Y-%m}: {unchecked}"
+                       if unchecked else
+                       f"make {units_text(made['units_made'])} extra by {plan.months[r]:%Y-%m} at {wc}: "
                        f"{made['spare_hours']:,.1f} spare h, {made['overtime_hours']:,.1f} overtime h"
-                       + ("" if feasible else f"; {made['missing_units']:,.1f} units lack capacity")),
+                       + ("" if feasible else f"; {units_text(made['missing_units'])} units lack capacity")),
         })
         # pull forward later supply (open work orders first, then planned production)
         net2 = net.copy()
@@ -276,7 +306,7 @@ def available_to_promise(
                 moved += u
                 for k in ("spare_hours", "overtime_hours", "overtime_cost", "holding_cost"):
                     pulled[k] += got[k]
-                sources.append(f"{u:,.1f} of {what} from {plan.months[j]:%Y-%m}")
+                sources.append(f"{units_text(u)} of {what} from {plan.months[j]:%Y-%m}")
         atp2 = max(0.0, float(net2[r:].min()))
         feasible = atp2 >= qty - 1e-9
         options.append({
@@ -286,8 +316,16 @@ def available_to_promise(
             "cost": pulled["overtime_cost"] + pulled["holding_cost"],
             "detail": ("move " + ", ".join(sources) + f" into {plan.months[r]:%Y-%m}" if sources
                        else "no later supply can be moved forward")
-                      + ("" if feasible else f"; ATP would reach only {atp2:,.1f}"),
+                      + ("" if feasible else f"; ATP would reach only {units_text(atp2)}")
+                      + (f"; {UNCHECKED} ({unchecked})" if unchecked and sources else ""),
         })
+        for o in options:  # what a person reads in place of the numbers the data cannot support
+            o["capacity_checked"] = unchecked is None
+            o["capacity_note"] = unchecked
+            o["cost_note"] = (NO_UNIT_COSTS if no_cost else  # unchecked: no overtime is known, only holding
+                              f"{o['cost']:,.2f} (holding only; overtime not known: {UNCHECKED})" if unchecked else None)
+            if unchecked:
+                o["spare_hours"] = o["overtime_hours"] = None
         feasible_opts = [o for o in options if o["feasible"]]
         if feasible_opts:
             best = min(feasible_opts, key=lambda o: (o["cost"], o["option"] != "pull forward"))
@@ -299,16 +337,18 @@ def available_to_promise(
     flag = bool(best is not None and margin_before > 0 and margin_after <= 0
                 and not getattr(plan, "unavailable", {}).get("costs"))
     if available:
-        msg = f"{qty:,.0f} x {sku} can ship on {requested}: {atp[r]:,.1f} available to promise in {plan.months[r]:%Y-%m}."
+        msg = (f"{units_text(qty)} x {sku} can ship on {requested}: {units_text(atp[r])} available to promise in "
+               f"{plan.months[r]:%Y-%m}.")
     else:
-        msg = (f"Only {on_date:,.1f} of {qty:,.0f} x {sku} can ship on {requested}; "
+        msg = (f"Only {units_text(on_date)} of {units_text(qty)} x {sku} can ship on {requested}; "
                + (f"the full quantity is available by {earliest_date}." if earliest_date else
                   "the full quantity is not available within the plan horizon."))
-        no_cost = getattr(plan, "unavailable", {}).get("costs")  # no unit costs: no cost or margin to quote
+        ctp = f"Capable to promise ({UNCHECKED})" if best and unchecked else "Capable to promise"
         if best and no_cost:
-            msg += f" Capable to promise on {requested} by {best['option']} ({best['detail']}); its cost: {no_cost}."
+            msg += f" {ctp} on {requested} by {best['option']} ({best['detail']}); its cost: {no_cost}."
         elif best:
-            msg += (f" Capable to promise on {requested} by {best['option']} ({best['detail']}) at {best['cost']:,.2f};"
+            cost = best["cost_note"] or f"{best['cost']:,.2f}"
+            msg += (f" {ctp} on {requested} by {best['option']} ({best['detail']}) at {cost};"
                     f" margin after it {margin_after:,.2f}.")
         else:
             msg += " Neither extra production nor pulling work orders forward makes the date."
@@ -327,6 +367,24 @@ def available_to_promise(
         "revenue": revenue, "margin_before_expediting": margin_before, "expediting_cost": expediting,
         "margin_after_expediting": margin_after, "profitable_only_if_production_absorbs_expediting": flag,
         "consume_forecast": bool(consume_forecast), "message": msg,
+        "capacity_checked": unchecked is None, "capacity_note": unchecked, "cost_note": NO_UNIT_COSTS if no_cost else None,
     }
     result["atp_explanation"] = atp_explanation(result)
     return result
+
+
+def ctp_table(options: list[dict]) -> pd.DataFrame:
+    """The capable-to-promise options as a person reads them (one row per option): units whole, hours empty
+    where capacity is not checked, and the cost as its words where the data cannot support a number
+    ('not available: needs unit costs'); the exact numbers stay in the answer's ``ctp_options``."""
+    cols = ["option", "feasible", "units", "spare_hours", "overtime_hours", "overtime_cost", "holding_cost", "cost",
+            "detail"]
+    df = pd.DataFrame(options, columns=[*cols, "cost_note"])
+    if df.empty:
+        return df[cols]
+    df["units"] = [half_up(float(u) + 1e-9) for u in df["units"]]
+    noted = df["cost_note"].notna()
+    if noted.any():  # a column of words: the number parts are not known either
+        df["cost"] = [n if isinstance(n, str) else f"{c:,.2f}" for n, c in zip(df["cost_note"], df["cost"])]
+        df[["overtime_cost", "holding_cost"]] = None
+    return df[cols]

@@ -24,6 +24,7 @@ import pandas as pd
 
 from analytics import access, db
 from analytics.planning.common import PlanningError, as_date, has_table
+from analytics.planning.promise import UNCHECKED, units_text
 
 MAX_TEXT = 500
 MAX_NAME = 100
@@ -84,13 +85,15 @@ def _now(at) -> datetime:
 def atp_summary_text(answer: dict) -> str:
     """A one-line summary of an :func:`analytics.planning.available_to_promise` answer (fits 500 chars)."""
     qty, sku = float(answer["qty"]), answer["sku"]
-    parts = [f"{'available' if answer['available'] else 'not available'}: {answer['qty_on_requested_date']:,.1f} "
-             f"of {qty:,.1f} x {sku} on {answer['requested_date']}"]
+    parts = [f"{'available' if answer['available'] else 'not available'}: {units_text(answer['qty_on_requested_date'])} "
+             f"of {units_text(qty)} x {sku} on {answer['requested_date']}"]
     if not answer["available"]:
         full = answer.get("earliest_full_date")
         parts.append(f"full quantity by {full}" if full else "full quantity not within the horizon")
         best = answer.get("ctp_best")
-        parts.append(f"CTP by {best['option']} at {best['cost']:,.2f}" if best else "no CTP option")
+        cost = best and (best.get("cost_note") or f"{best['cost']:,.2f}")
+        unchecked = f" ({UNCHECKED})" if best and best.get("capacity_checked") is False else ""
+        parts.append(f"CTP by {best['option']}{unchecked} at {cost}" if best else "no CTP option")
     if answer.get("margin_unavailable"):
         parts.append(f"margin {answer['margin_unavailable']}")
     else:
@@ -285,7 +288,10 @@ def request_stats(con: duckdb.DuckDBPyConnection, since=None) -> dict:
 def _verdict(answer: dict) -> str:
     if answer["available"]:
         return "available"
-    if answer["ctp_best"] is not None:
+    best = answer["ctp_best"]
+    if best is not None:
+        if best.get("capacity_checked") is False:  # uncapacitated SKU: the date is not checked against capacity
+            return f"capable to promise, but {UNCHECKED} ({best['capacity_note']})"
         return ("capable to promise, only if production absorbs the expediting cost"
                 if answer["profitable_only_if_production_absorbs_expediting"] else "capable to promise")
     if answer["earliest_full_date"] is not None:
@@ -339,15 +345,15 @@ def format_promise(answer: dict) -> str:
     lines = [
         f"Order:            {a['qty']:,.0f} x {a['sku']} on {a['requested_date']} at {a['price']:,.2f} "
         f"(plan: {a['strategy']}, as of {a['as_of']}, {a['horizon']} months)",
-        f"On that date:     {a['qty_on_requested_date']:,.1f} available to promise "
-        f"({a['atp_in_requested_month']:,.1f} in {a['requested_month'][:7]})",
+        f"On that date:     {units_text(a['qty_on_requested_date'])} available to promise "
+        f"({units_text(a['atp_in_requested_month'])} in {a['requested_month'][:7]})",
         f"Earliest full:    {a['earliest_full_date'] or 'not within the plan horizon'}",
-        f"Partial now:      {a['partial_now']:,.1f}",
+        f"Partial now:      {units_text(a['partial_now'])}",
         f"Why:              {a['atp_explanation']}" if a.get("atp_explanation") else "",
     ]
     lines = [x for x in lines if x]
     for o in a.get("ctp_options", []):
-        cost = "n/a" if a.get("margin_unavailable") else f"{o['cost']:,.2f}"
+        cost = o.get("cost_note") or ("n/a" if a.get("margin_unavailable") else f"{o['cost']:,.2f}")
         lines.append(f"CTP {o['option']:<13} {'feasible' if o['feasible'] else 'not feasible'}, cost "
                      f"{cost}: {o['detail']}")
     lines += [

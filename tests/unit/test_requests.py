@@ -169,5 +169,5 @@ def test_atp_summary_fits_the_limit():
               "qty_on_requested_date": 4.0, "earliest_full_date": date(2026, 5, 31),
               "ctp_best": {"option": "pull forward", "cost": 12.5}, "margin_after_expediting": 87.5, "price": 20.0}
     assert rq.atp_summary_text(answer) == (
-        "not available: 4.0 of 10.0 x A on 2026-04-15; full quantity by 2026-05-31; CTP by pull forward at 12.50; "
+        "not available: 4 of 10 x A on 2026-04-15; full quantity by 2026-05-31; CTP by pull forward at 12.50; "
         "margin 87.50 at price 20.00")
