@@ -30,7 +30,13 @@ def _promise(db, capsys, sku="A", qty="5", date="2026-04-20", *extra) -> str:
 def test_units_read_whole():
     # half up, thousands separators; a float's 2.4999999 from 16.333 x 0.15 style sums does not drop a unit
     assert [units_text(x) for x in (16.333, 2.0, 0.0, 1234.5, 0.49, 2.4999999999)] == [
-        "16", "2", "0", "1,235", "0", "3"]
+        "16",
+        "2",
+        "0",
+        "1,235",
+        "0",
+        "3",
+    ]
 
 
 def test_no_work_center_or_hours_is_uncapacitated_in_words(dbs, capsys):
@@ -39,13 +45,16 @@ def test_no_work_center_or_hours_is_uncapacitated_in_words(dbs, capsys):
     best = answer["ctp_best"]
     assert best["option"] == "extra production" and best["capacity_checked"] is False
     assert best["spare_hours"] is None and best["overtime_hours"] is None  # no hours to report: none were checked
-    assert answer["verdict"].startswith("capable to promise, but capacity not checked (uncapacitated for A: it "
-                                        "has no work center or hours per unit")
+    assert answer["verdict"].startswith(
+        "capable to promise, but capacity not checked (uncapacitated for A: it has no work center or hours per unit"
+    )
     out = _promise(dbs["no_work_center_hours"], capsys)
     assert "(none)" not in out and "spare h" not in out
-    assert ("CTP extra production feasible, cost 0.00 (holding only; overtime not known: capacity not checked): "
-            "make 5 extra by 2026-04: uncapacitated for A: it has no work center or hours per unit, so the extra "
-            "production is not checked against capacity") in out
+    assert (
+        "CTP extra production feasible, cost 0.00 (holding only; overtime not known: capacity not checked): "
+        "make 5 extra by 2026-04: uncapacitated for A: it has no work center or hours per unit, so the extra "
+        "production is not checked against capacity"
+    ) in out
     assert "Capable to promise (capacity not checked) on 2026-04-20" in out
 
 
@@ -68,9 +77,20 @@ def test_promise_cli_units_whole(dbs, capsys):
 
 
 def test_ctp_table_words_for_missing_costs():
-    opts = [{"option": "extra production", "feasible": True, "units": 16.333, "spare_hours": None,
-             "overtime_hours": None, "overtime_cost": 0.0, "holding_cost": 0.0, "cost": 0.0, "detail": "d",
-             "cost_note": "not available: needs unit costs"}]
+    opts = [
+        {
+            "option": "extra production",
+            "feasible": True,
+            "units": 16.333,
+            "spare_hours": None,
+            "overtime_hours": None,
+            "overtime_cost": 0.0,
+            "holding_cost": 0.0,
+            "cost": 0.0,
+            "detail": "d",
+            "cost_note": "not available: needs unit costs",
+        }
+    ]
     t = ctp_table(opts)
     assert t.loc[0, "units"] == 16 and t.loc[0, "cost"] == "not available: needs unit costs"
     assert t["overtime_cost"].isna().all() and "cost_note" not in t.columns
