@@ -665,6 +665,7 @@ def data_availability(con) -> dict[tuple[str, str | None], bool]:
     from analytics import db
 
     needed = {n for s in SPECS.values() for n in s.needs}
+    needed |= {(t, None) for t, _ in needed}  # an empty table reads as the file it needs (missing_data_reason)
     out = {}
     for table, column in needed:  # table and column are constants from SPECS
         if (table, column) in SUPPLIED_NEEDS:
@@ -690,7 +691,12 @@ def missing_data_reason(spec: KpiSpec, availability: dict) -> str | None:
     names = [NEED_WORDS.get((t, c), c) if c else f"{'an' if t[0] in 'aeiou' else 'a'} {t} file"
              for t, c in missing if (t, c) not in SUPPLIED_NEEDS]
     told = [SUPPLIED_NEEDS[m] for m in missing if m in SUPPLIED_NEEDS]
-    return "not available: " + "; ".join((["needs " + " and ".join(names)] if names else []) + told)
+    return "not available: " + "; ".join((["needs " + and_list(names)] if names else []) + told)
+
+
+def and_list(names: list[str]) -> str:
+    """Plain-words list: 'a', 'a and b', 'a, b and c'."""
+    return " and ".join(names) if len(names) < 3 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def not_applicable_reason(spec: KpiSpec, filters: Filters, by: tuple[str, ...], level: str = "sku") -> str | None:

@@ -277,3 +277,37 @@ def test_default_forecast_source(tiny_con, tmp_path):
     finally:
         con.close()
     assert source is None and "--backfill" in note
+
+
+def test_missing_data_reason_names_the_files_in_plain_words():
+    # No production file (empty table): the reason names the file, not a column of it ('actual_end'); capacity
+    # utilisation with nothing it needs lists the files and the product columns as a plain list.
+    from analytics.kpis import SPECS, missing_data_reason
+
+    nothing = {}
+    for spec in SPECS.values():
+        for t, c in spec.needs:
+            nothing[(t, c)] = nothing[(t, None)] = False
+    nothing[("products", None)] = True  # the products table always has rows (the import derives it if need be)
+    assert missing_data_reason(SPECS["production_cycle_time_mean_days"], nothing) == (
+        "not available: needs a production file"
+    )
+    assert missing_data_reason(SPECS["capacity_utilisation"], nothing) == (
+        "not available: needs a production file, a capacity file, work centers and hours per unit"
+    )
+    # a production file whose rows have no actual_end: the column is named
+    some = {**nothing, ("production", None): True}
+    assert missing_data_reason(SPECS["production_cycle_time_mean_days"], some) == "not available: needs actual_end"
+
+
+def test_data_availability_knows_an_empty_table(tiny_db):
+    # every table a KPI needs a column of is also checked as a whole (so an empty one reads as 'a ... file')
+    from analytics import db
+    from analytics.kpis import data_availability
+
+    con = db.open_reader(tiny_db)
+    try:
+        avail = data_availability(con)
+    finally:
+        con.close()
+    assert avail[("production", None)] is True and avail[("products", None)] is True
