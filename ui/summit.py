@@ -11,7 +11,7 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from analytics import charts, kpis, presentation, summit
+from analytics import charts, kpis, planning, presentation, summit
 from analytics.summit import content, figures
 from analytics.summit import pack as packs
 from ui import auth
@@ -209,6 +209,8 @@ def step(s, name: str) -> None:
         supply_story(s)
         chart(figures.capacity_figure(s.capacity_load))
         chart(figures.inventory_figure(s.inventory_vs_safety_stock))
+        table(packs.inventory_below_safety_stock(s), packs.INVENTORY_COLUMNS,
+              columns={"days_of_supply": planning.COVER})
         table(s.shortages, packs.SHORTAGE_COLUMNS)
     elif name == "gaps":
         chart(figures.gap_figure(s.demand_supply_gap))

@@ -14,7 +14,6 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analytics import charts, planning
-from analytics import presentation as pr
 from analytics.filters import Filters
 from ui import common, tables
 
@@ -75,10 +74,7 @@ def plan_view(data_version: tuple, as_of: date, horizon: int, policy: planning.P
     part = lines if name == ALL else lines[lines[level] == name]
     monthly = part.groupby("period", as_index=False)[PLAN_COLUMNS].sum()
     # Cover as text: "no demand" where there is none (a number there would be stock / a few thousandths)
-    shown = part.assign(days_of_supply=planning.days_of_supply_text(part["days_of_supply"]))
-    cover = {"days_of_supply": pr.Column("Cover", pr.TEXT, unit="days", help="Days of supply: month-end stock / "
-                                         "next month's demand per day; 'no demand' below 0.5 units a month")}
-    return PlanView(part, tables.prepare(shown, cover),
+    return PlanView(part, tables.prepare(planning.with_cover_text(part), {"days_of_supply": planning.COVER}),
                     charts.supply_plan_figure(monthly, f"{strategy.capitalize()} plan: {name}"))
 
 

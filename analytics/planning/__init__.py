@@ -26,6 +26,7 @@ from analytics.planning.capacity import capacity_fixes, capacity_load, capacity_
 from analytics.planning.common import PlanningError
 from analytics.planning.inputs import PlanInputs, plan_inputs
 from analytics.planning.plans import (
+    COVER,
     Plan,
     PlanSettings,
     chase_plan,
@@ -36,16 +37,18 @@ from analytics.planning.plans import (
     optimised_plan,
     plan_rollup,
     project,
+    with_cover_text,
 )
 from analytics.planning.policy import PolicySettings, abc_xyz, safety_stock, safety_stock_units, z_value
 from analytics.planning.promise import atp_explanation, available_to_promise, cumulative_atp
 from analytics.planning.store import export_plan_csv, export_plan_excel, list_plans, load_plan, save_plan
 
 __all__ = [
-    "Plan", "PlanInputs", "PlanSettings", "PlanningError", "PolicySettings", "abc_xyz", "available_to_promise",
+    "COVER", "Plan", "PlanInputs", "PlanSettings", "PlanningError", "PolicySettings", "abc_xyz", "available_to_promise",
     "atp_explanation", "capacity_fixes", "capacity_load", "capacity_unavailable", "chase_plan", "cumulative_atp",
     "days_of_supply_text", "evaluate_plan", "export_plan_csv", "export_plan_excel", "level_plan", "list_plans", "load_plan", "make_plan", "optimised_plan",
-    "plan_inputs", "plan_rollup", "project", "safety_stock", "safety_stock_units", "save_plan", "z_value",
+    "plan_inputs", "plan_rollup", "project", "safety_stock", "safety_stock_units", "save_plan", "with_cover_text",
+    "z_value",
 ]
 from analytics.planning.requests import (  # noqa: E402  (sales -> production requests, the promise answer)
     answer_request,

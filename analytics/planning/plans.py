@@ -46,6 +46,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from analytics import presentation as pr
 from analytics.planning.common import PlanningError, as_date, check_non_negative, days_in_month, ts
 from analytics.planning.inputs import PlanInputs
 
@@ -558,6 +559,20 @@ def days_of_supply_text(days: pd.Series) -> pd.Series:
     """Days of supply for people: '12.5', or 'no demand' where there is none (NaN), never a number such as
     6,963,233.4 that a demand of a few thousandths of a unit would give."""
     return days.map(lambda v: "no demand" if pd.isna(v) else f"{v:,.1f}")
+
+
+# How a cover column made by :func:`with_cover_text` is shown (the supply page, the summit screen and packs).
+COVER = pr.Column("Cover", pr.TEXT, unit="days", help="Days of supply: month-end stock / next month's demand "
+                  f"per day; 'no demand' below {NO_DEMAND_UNITS:g} units a month")
+
+
+def with_cover_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (plan lines or a roll-up) with its days_of_supply as people read it (:func:`days_of_supply_text`:
+    '12.5' or 'no demand'), for the tables people see; show it with :data:`COVER`. The one place the supply
+    page and the summit (screen, HTML and Excel pack) take cover text from."""
+    if "days_of_supply" not in frame.columns:
+        return frame
+    return frame.assign(days_of_supply=days_of_supply_text(frame["days_of_supply"]).astype(object))
 
 
 def plan_rollup(plan: Plan, by: str = "family") -> pd.DataFrame:

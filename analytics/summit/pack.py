@@ -25,6 +25,7 @@ import plotly.graph_objects as go
 
 from analytics import charts, exports, kpis
 from analytics import presentation as pr
+from analytics.planning import COVER, with_cover_text
 from analytics.scorecard import format_delta
 from analytics.summit import content, figures
 from analytics.summit.decisions import actions, pulse_trend
@@ -144,6 +145,15 @@ CONSENSUS_COLUMNS = ["family", "period", "previous_consensus", "consensus", "cha
                      "reasons"]
 CONSENSUS_LABELS = {"consensus": "Consensus now", "change_pct": "Change %"}
 SHORTAGE_COLUMNS = ["sku", "family", "period", "kind", "units_short", "value_short"]
+INVENTORY_COLUMNS = ["family", "period", "projected_inventory", "safety_stock", "days_of_supply"]
+
+
+def inventory_below_safety_stock(s: Summit) -> pd.DataFrame:
+    """The families x months projected below their safety stock, cover as text ('no demand' where there is
+    none, ``planning.with_cover_text``): the table of the screen and the HTML pack (show with ``COVER``)."""
+    inv = s.inventory_vs_safety_stock
+    below = inv[inv["below_safety_stock"].astype(bool)] if len(inv) else inv
+    return with_cover_text(below)
 SCENARIO_COLUMNS = ["name", "recommended", "strategy", "revenue", "fill_rate", "total_cost"]
 EXCEPTION_COLUMNS = ["rank", "kind", "subject", "detail", "money_impact"]
 DECISION_COLUMNS = ["kind", "text", "owner", "due", "status"]
@@ -227,8 +237,7 @@ def _sections(s: Summit, figs: _Figures) -> dict[str, str]:
         + "<h3>Forecast value added</h3>" + figs.html(figures.fva_figure(s.fva))
         + (f"<ul>{verdicts}</ul>" if verdicts else '<p class="empty">No forecast value added to report.</p>'))
     overloaded = s.capacity_load[s.capacity_load["overloaded"].astype(bool)] if "overloaded" in s.capacity_load else None
-    below = (s.inventory_vs_safety_stock[s.inventory_vs_safety_stock["below_safety_stock"].astype(bool)]
-             if len(s.inventory_vs_safety_stock) else s.inventory_vs_safety_stock)
+    below = inventory_below_safety_stock(s)
     plan = s.versions.get("plan") or {}
     story = content.overload_story(s.unconstrained_load, plan.get("strategy"))
     out["supply"] = (
@@ -238,7 +247,7 @@ def _sections(s: Summit, figs: _Figures) -> dict[str, str]:
                                   "top_contributors"], empty="No work center is overloaded in the next months.")
         + "<h3>Projected inventory against safety stock</h3>"
         + figs.html(figures.inventory_figure(s.inventory_vs_safety_stock))
-        + table_html(below, ["family", "period", "projected_inventory", "safety_stock"],
+        + table_html(below, INVENTORY_COLUMNS, overrides={"days_of_supply": COVER},
                      empty="Every family stays at or above its safety stock.")
         + "<h3>Shortages</h3>"
         + table_html(s.shortages, SHORTAGE_COLUMNS + ["projected_inventory", "safety_stock"],
@@ -339,6 +348,8 @@ def export_excel(con, summit_id: int) -> bytes:
     sheets = {"Cover": pd.DataFrame(cover, columns=["field", "value"]).astype({"value": object})}
     for name in FRAME_NAMES:
         frame = s.frames()[name]
+        if name == "inventory_vs_safety_stock":
+            frame = with_cover_text(frame)  # 'no demand', not an empty cell, where a family has no demand
         sheets[SHEET_NAMES.get(name, pr.humanize(name))] = (
             frame if len(frame.columns) else pd.DataFrame({"note": ["nothing to show"]}))
     sheets["Decisions and actions"] = actions(con, summit_id)

@@ -424,3 +424,55 @@ def test_packs_use_human_headers_and_number_the_agenda_once(tiny_db):
     kpi, value = head.index("KPI") + 1, head.index("Value") + 1
     units = {sc.cell(r, kpi).value: sc.cell(r, value).number_format for r in range(2, sc.max_row + 1)}
     assert units["otif_to_promise"] == "0.0%" and units["promise_gap_mean_days"] == "#,##0.0"
+
+
+# --------------------------------------------------------------------------- cover without demand
+
+
+def _no_demand_plan():
+    """F1 = A (demand 8, 6, 12 a month); F2 = B alone, a sparse SKU forecast 0.002, 0.001, 0 a month (below
+    planning.NO_DEMAND_UNITS = 0.5 units: no demand). Level plan: B's need = 0.003 + safety stock 80 - on hand
+    50 = 30.003 -> 10.001 a month, so B ends Jan at 59.999 and Feb at 70.0, below its safety stock of 80."""
+    from analytics import planning as pl
+    from tests.unit.test_planning import make_inputs, product
+
+    inputs = make_inputs(
+        [product("A", 10, 20, 0.5, on_hand=10, ss=5), product("B", 5, 8, 1.0, on_hand=50, ss=80, family="F2")],
+        {"A": ([5, 6, 12], [3, 0, 0]), "B": ([0.002, 0.001, 0], [0, 0, 0])},
+        {"W1": [100, 100, 100]}, receipts={"A": [0, 4, 0]},
+    )
+    return pl.level_plan(inputs, pl.PlanSettings())
+
+
+def test_summit_inventory_cover_reads_no_demand_without_demand():
+    from analytics.planning import with_cover_text
+    from analytics.summit import content
+
+    _, inv, _ = content.supply_review(_no_demand_plan())
+    f2 = inv[inv["family"] == "F2"]
+    assert f2["days_of_supply"].isna().all()  # stock / 0.001 a month would be ~1,800,000 days
+    assert inv.loc[inv["family"] == "F1", "days_of_supply"].notna().all()
+    shown = with_cover_text(inv)
+    assert shown.loc[shown["family"] == "F2", "days_of_supply"].tolist() == ["no demand"] * 3
+    assert "no demand" not in shown.loc[shown["family"] == "F1", "days_of_supply"].tolist()
+
+
+def test_summit_packs_show_no_demand_as_cover(tmp_path):
+    from types import SimpleNamespace
+
+    from analytics import exports
+    from analytics.planning import COVER, with_cover_text
+    from analytics.summit import content
+    from analytics.summit import pack as packs
+
+    _, inv, _ = content.supply_review(_no_demand_plan())
+    below = packs.inventory_below_safety_stock(SimpleNamespace(inventory_vs_safety_stock=inv))
+    # F2 Jan (59.999 < 80) and Feb (70.0 < 80) are below safety stock; F1 never is.
+    assert below["family"].tolist() == ["F2", "F2"] and below["days_of_supply"].tolist() == ["no demand"] * 2
+    html = packs.table_html(below, packs.INVENTORY_COLUMNS, overrides={"days_of_supply": COVER})
+    assert "<th>Cover (days)</th>" in html and html.count("<td>no demand</td>") == 2 and "–" not in html
+    data = exports.to_excel_bytes({"Inventory vs safety stock": with_cover_text(inv)}, human=True)
+    ws = load_workbook(io.BytesIO(data))["Inventory vs safety stock"]
+    head = [c.value for c in ws[1]]
+    cover = [r[head.index("Cover")] for r in ws.iter_rows(min_row=2, values_only=True)]
+    assert cover[3:] == ["no demand"] * 3 and all(c not in (None, "", "–", "no demand") for c in cover[:3])
