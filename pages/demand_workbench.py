@@ -5,7 +5,7 @@ import streamlit as st
 
 from analytics import kpis
 from analytics.forecasting.batch import FAMILY_PREFIX, TOTAL_ID
-from ui import common
+from ui import auth, common
 from ui.overrides import override_form, override_history
 from ui.tables import show_table
 
@@ -35,6 +35,8 @@ if filters is not None:
                        f"{run['n_series']:,} series in {run['seconds']:.0f} s · {run['n_failed']} failed")
         common.run_forecast_button("wb_run")
     if run is None:
+        if auth.can("forecast"):  # forecast history for accuracy and value added, as on the import and FVA pages
+            common.offer_backfill("wb_backfill", always=True)
         st.stop()
 
     run_id = int(run["run_id"])

@@ -126,3 +126,25 @@ def test_import_page_offers_forecast_history(tiny_db, monkeypatch):
     assert any("1 statistical snapshot(s) written" in s and "2026-02-28: run #1" in s for s in said), [
         s.value for s in at.success
     ] + [e.value for e in at.error]
+
+
+def test_workbench_without_a_forecast_offers_forecast_history(tmp_path, monkeypatch):
+    """Orders only (no forecast run yet): the workbench offers the backfill of the import and FVA pages, to a
+    role that may run forecasts only."""
+    from tests.partial_data import import_variant
+
+    path = import_variant(tmp_path, VARIANTS["orders_only"])
+    at = open_page("pages/demand_workbench.py", path, monkeypatch)
+    assert not at.exception, at.exception
+    assert any(i.value == "No statistical forecast has been run on this data yet." for i in at.info)
+    assert any(m.value.startswith("**Forecast history.**") for m in at.markdown)
+    assert at.button(key="wb_backfill_go").label == "Make 6 months of forecast history"
+    assert not at.button(key="wb_backfill_go").disabled
+
+    at = AppTest.from_file(str(ROOT / "pages/demand_workbench.py"), default_timeout=60)
+    at.session_state["_entry_point_ran"] = True
+    at.session_state["_sop_user"] = access.User("vera", "viewer")  # may not run forecasts: no offer
+    at.run()
+    assert not at.exception, at.exception
+    assert not any(m.value.startswith("**Forecast history.**") for m in at.markdown)
+    assert not [b for b in at.button if b.key == "wb_backfill_go"]
