@@ -1,6 +1,7 @@
-"""Command line: python -m analytics {demo,import,kpis,forecast,docs} ...
+"""Command line: python -m analytics {demo,import,kpis,forecast,promise,users,backup,audit,docs} ...
 
-This is what a site runs every month to refresh the data from its ERP exports.
+This is what a site runs every month to refresh the data from its ERP exports. `--help` after a command says
+what each of its options does.
 """
 
 from __future__ import annotations
@@ -105,15 +106,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
 
     p = sub.add_parser("users", help="add, remove or list the users of the access file (roles viewer/planner/admin)")
-    p.add_argument("action", choices=["add", "remove", "list", "example"])
+    p.add_argument("action", choices=["add", "remove", "list", "example"],
+                   help="add NAME (asks for a password; an existing NAME gets the new role and password), remove "
+                   "NAME, list the users, or print an example access file")
     p.add_argument("name", nargs="?", help="user name (add/remove)")
-    p.add_argument("--role", choices=["viewer", "planner", "admin"], default="viewer")
+    p.add_argument("--role", choices=["viewer", "planner", "admin"], default="viewer",
+                   help="for add (default viewer): a viewer reads; a planner also runs forecasts, overrides, "
+                   "saves plans and scenarios and raises requests; an admin also imports, holds summits, sets "
+                   "targets and takes or restores backups")
     p.add_argument("--file", help="access file (default: $SOP_ACCESS or access.toml)")
     p.add_argument("--password-stdin", action="store_true", help="read the password from stdin instead of asking")
 
     p = sub.add_parser("backup", help="list, take or restore the database copies kept before imports and forecast runs")
     add_db(p)
-    p.add_argument("action", choices=["list", "take", "restore"])
+    p.add_argument("action", choices=["list", "take", "restore"],
+                   help="list the kept copies, take a copy now, or restore the copy NAME (the current file is "
+                   "copied first)")
     p.add_argument("name", nargs="?", help="the backup file name to restore (see `backup list`)")
 
     p = sub.add_parser("audit", help="print or export the audit log (who changed what, when)")
