@@ -319,7 +319,7 @@ COLUMNS: dict[str, Column] = {
     "average_score": C("Average score", DECIMAL),
     # KPI values without a fixed kind (the caller says which KPI: ``kpi_column``)
     "numerator": C("Numerator", DECIMAL),
-    "previous_numerator": C("Previous step's absolute error", DECIMAL),
+    "previous_numerator": C("Previous step's absolute error (units)", UNITS),  # FVA: Σ|F − A| of the step before
     "denominator": C("Denominator", DECIMAL),
     "miss": C("Miss", DECIMAL),
     "value": C("Value", DECIMAL),

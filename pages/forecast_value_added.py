@@ -8,7 +8,8 @@ from analytics.presentation import UNITS, Column
 from ui import common
 from ui.tables import show_table
 
-FVA = {"numerator": Column("Σ|F − A|", UNITS), "denominator": Column("ΣA", UNITS)}  # units, as in the caption
+FVA = {"numerator": Column("Σ|F − A|", UNITS), "denominator": Column("ΣA", UNITS),  # units, as in the caption
+       "previous_numerator": Column("Previous step's Σ|F − A|", UNITS)}
 
 filters = common.page_setup("Forecast value added")
 if filters is not None:

@@ -275,7 +275,7 @@ def plan_inputs(
                              ("after", "due after the horizon (left out)")):
             part = bl[bl["bucket"] == bucket]
             if len(part):
-                notes.append(f"{int(part['lines'].sum())} open order lines ({part['backlog'].sum():,.0f} units) "
+                notes.append(f"{int(part['lines'].sum()):,} open order lines ({part['backlog'].sum():,.0f} units) "
                              f"{text}.")
         bl = bl[bl["bucket"] == "plan"].groupby(["sku", "period"], as_index=False)["backlog"].sum()
         bl["period"] = bl["period"].astype("datetime64[us]")

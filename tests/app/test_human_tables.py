@@ -123,6 +123,8 @@ def test_fva_tables(app_db):
     cfg = __import__("json").loads(overall.proto.columns)
     assert cfg["Accuracy"]["type_config"]["format"] == "percent"
     assert cfg["Value added"]["type_config"]["format"] == "%+.1f pts"
+    # the previous step's Σ|F − A| is units like Σ|F − A| itself: whole (the audit saw '78,938.0' next to '78,938')
+    assert cfg["Previous step's Σ|F − A|"]["type_config"]["format"] == cfg["Σ|F − A|"]["type_config"]["format"]
 
 
 def test_supply_review_tables(app_db):
