@@ -219,8 +219,12 @@ def step(s, name: str) -> None:
         for basis in s.scenarios.get("basis", pd.Series(dtype=object)).dropna():
             if basis != content.CURRENT_BASIS:
                 st.warning(escape(basis))
-        table(s.scenarios, packs.SCENARIO_COLUMNS, columns={"name": "Scenario"})
-        table(packs.comparison_frame(s), limit=30, formatted=True)
+        if s.scenarios is None or s.scenarios.empty:
+            st.info("No scenario was saved when this summit was frozen: build and save one on the Scenarios page, "
+                    "then start a new summit.")
+        else:
+            table(s.scenarios, packs.SCENARIO_COLUMNS, columns={"name": "Scenario"})
+            table(packs.comparison_frame(s), limit=30, formatted=True)
     elif name == "exceptions":
         chart(figures.exceptions_figure(s.exceptions))
         table(s.exceptions, packs.EXCEPTION_COLUMNS, limit=12)

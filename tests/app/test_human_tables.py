@@ -55,6 +55,11 @@ def test_summit_tables_and_the_money_basis_one_click_away(app_db):
             bases = [e for e in at.expander if "how is this computed" in e.label]
             assert bases and len(bases) == min(12, len(at.table[0].value))
             assert any("Money impact" in m.value and "=" in m.value for m in bases[0].markdown)
+        if at.header[0].value.startswith("7."):
+            # No saved scenario: one message that says so, not "Nothing to show." twice (the browser audit).
+            infos = [i.value for i in at.info]
+            assert infos == ["No scenario was saved when this summit was frozen: build and save one on the "
+                             "Scenarios page, then start a new summit."], infos
         if at.header[0].value.startswith("10."):
             break
         _next(at)
