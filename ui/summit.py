@@ -105,12 +105,12 @@ def chart(fig) -> None:
 
 
 def table(df: pd.DataFrame, cols: list[str] | None = None, limit: int = 15, columns: dict | None = None,
-          formatted: bool = False) -> None:
+          formatted: bool = False, empty: str = "Nothing to show.") -> None:
     """A table for the shared screen: human headers and formats (``analytics.presentation``, the same as the
     pack's), every cell text in the large type (22 px), numbers right-aligned. ``formatted``: ``df`` is already
-    text for people (e.g. the scenario comparison)."""
+    text for people (e.g. the scenario comparison). ``empty``: what an empty table says, in the step's words."""
     if df is None or df.empty:
-        st.info("Nothing to show.")
+        st.info(empty)
         return
     head = df.head(limit)
     if formatted:
@@ -168,7 +168,8 @@ def supply_story(s) -> None:
 def step(s, name: str) -> None:
     """Render one agenda step of a frozen summit."""
     if name == "actions":
-        table(s.carried_actions, packs.ACTION_COLUMNS, columns=packs.ACTION_LABELS)
+        table(s.carried_actions, packs.ACTION_COLUMNS, columns=packs.ACTION_LABELS,
+              empty="No open action carried over from an earlier summit.")
         if not s.carried_actions.empty:
             ss = st.session_state
 
@@ -204,7 +205,8 @@ def step(s, name: str) -> None:
             (st.error if "WORSE" in v else st.success)(escape(v))
         chart(figures.consensus_change_figure(s.consensus_changes))
         changed = s.consensus_changes[s.consensus_changes["reasons"].fillna("") != ""]
-        table(changed, packs.CONSENSUS_COLUMNS, columns=packs.CONSENSUS_LABELS)
+        table(changed, packs.CONSENSUS_COLUMNS, columns=packs.CONSENSUS_LABELS,
+              empty="No consensus change with a reason since the previous cycle.")
     elif name == "supply":
         supply_story(s)
         chart(figures.capacity_figure(s.capacity_load))
