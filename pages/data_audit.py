@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from analytics import db, ingest
+from analytics import db, ingest, presentation
 from ui import common, importer
 from ui.tables import show_table
 
@@ -15,7 +15,8 @@ def audit(data_version: tuple, rejected_version: tuple) -> dict:
 filters = common.page_setup("Data audit")
 if filters is not None:
     a = audit(common.version(), db.version_key(ingest.rejected_log_path(common.db_path())))
-    st.caption(f"Data version {a['data_version']} · last write {a['updated_at'] or 'unknown'} (UTC)")
+    written = presentation.format_value(a["updated_at"], presentation.DATETIME) if a["updated_at"] else "unknown"
+    st.caption(f"Data version {a['data_version']} · last write {written} (UTC)")
     st.subheader("Row counts and date coverage")
     show_table(a["tables"], {"column": "Date column", "min": "First date", "max": "Last date"})
     common.downloads("data_coverage", a["tables"], key="au_tables")

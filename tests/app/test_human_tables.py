@@ -190,3 +190,8 @@ def test_data_audit_admin_and_import_tables(app_db, page, tables):
     at = run_page(page)
     assert not at.exception
     assert_human_tables(at, at_least=tables)
+    if page == "pages/data_audit.py":  # the last write as a person reads it, not '2026-12-07T17:59:22+00:00'
+        import re
+
+        cap = next(c.value for c in at.caption if "last write" in c.value)
+        assert re.search(r"last write \d{4}-\d\d-\d\d \d\d:\d\d \(UTC\)$", cap), cap
