@@ -22,7 +22,7 @@ if common.require_data():
     if "_sm_new_id" in st.session_state:  # a summit just started: select it and close the popover (before they exist)
         st.session_state["sm_id"] = st.session_state.pop("_sm_new_id")
         st.session_state["sm_new_pop"] = False
-    chosen = c1.selectbox("Summit", list(labels)[::-1], format_func=labels.get, key="sm_id",
+    chosen = c1.selectbox("Summit", list(labels), format_func=labels.get, key="sm_id",  # newest first, chosen
                           placeholder="Start one below", index=0 if labels else None)
     c2.toggle("Presentation mode", key="sm_present", help="Hides the sidebar and toolbar for the shared screen.")
     with c3.popover("Start a new summit", key="sm_new_pop", on_change="rerun"):  # keyed: closed once started

@@ -195,3 +195,18 @@ def test_data_audit_admin_and_import_tables(app_db, page, tables):
 
         cap = next(c.value for c in at.caption if "last write" in c.value)
         assert re.search(r"last write \d{4}-\d\d-\d\d \d\d:\d\d \(UTC\)$", cap), cap
+
+
+def test_summit_page_opens_on_the_newest_summit(app_db):
+    # The browser audit: with last month's summit and this month's, a new session opened on the oldest one.
+    from datetime import date
+
+    from analytics import summit as sm
+
+    feb = sm.start_summit(app_db, date(2026, 2, 1), "February", "Anna", as_of=date(2026, 2, 28))
+    march = sm.start_summit(app_db, date(2026, 3, 1), "March", "Anna", as_of=date(2026, 3, 24))
+    at = run_page("pages/summit.py")
+    assert not at.exception
+    box = at.selectbox(key="sm_id")
+    assert box.value == march and box.options[0].startswith("March")  # newest first, and chosen
+    assert len(box.options) == 2 and box.options[1].startswith("February") and feb != march
