@@ -41,6 +41,7 @@ import pandas as pd
 from analytics.planning.common import PlanningError, as_date, month_end, month_start, ts
 from analytics.planning.inputs import PlanInputs
 from analytics.planning.plans import Plan
+from analytics.presentation import MONEY, format_value
 from analytics.rounding import half_up
 
 ATP_COLUMNS = ["period", "supply", "committed", "cumulative_net", "atp", "limited_by"]
@@ -347,9 +348,11 @@ def available_to_promise(
         if best and no_cost:
             msg += f" {ctp} on {requested} by {best['option']} ({best['detail']}); its cost: {no_cost}."
         elif best:
-            cost = best["cost_note"] or f"{best['cost']:,.2f}"
+            # money as on the page's tiles (whole, thousands separated); a zero cost in words
+            cost = best["cost_note"] or (f"a cost of {format_value(best['cost'], MONEY)}"
+                                         if round(float(best["cost"])) else "no extra cost")
             msg += (f" {ctp} on {requested} by {best['option']} ({best['detail']}) at {cost};"
-                    f" margin after it {margin_after:,.2f}.")
+                    f" margin after it {format_value(margin_after, MONEY)}.")
         else:
             msg += " Neither extra production nor pulling work orders forward makes the date."
         if flag:

@@ -114,3 +114,13 @@ def test_promise_page_says_uncapacitated_and_cost_not_available(dbs, monkeypatch
     assert "Spare" not in table.columns  # no hours were checked: the column is left out, not 0.0
     assert table["Units"].tolist()[0] == 5
     assert table["Cost"].tolist()[0] == "0.00 (holding only; overtime not known: capacity not checked)"
+
+
+def test_promise_message_money_reads_like_the_tiles(dbs, capsys):
+    # The browser audit: 'at 0.00; margin after it 8,116.00' next to tiles reading 8,116. Money in the message
+    # is whole and thousands separated, a zero expediting cost reads in words.
+    # A 5 on 2026-04-20: none available, 5 made at W1 in spare hours (no overtime, so no expediting cost)
+    answer = json.loads(_promise(dbs["full"], capsys, "A", "5", "2026-04-20", "--json"))
+    msg = answer["message"]
+    assert "margin after it " in msg and not __import__("re").search(r"\d\.\d\d\b", msg), msg
+    assert "by extra production (make 5 extra by 2026-04 at W1: 2.5 spare h, 0.0 overtime h) at no extra cost;" in msg
