@@ -212,8 +212,10 @@ def step(s, name: str) -> None:
         chart(figures.capacity_figure(s.capacity_load))
         chart(figures.inventory_figure(s.inventory_vs_safety_stock))
         table(packs.inventory_below_safety_stock(s), packs.INVENTORY_COLUMNS,
-              columns={"days_of_supply": planning.COVER})
-        table(s.shortages, packs.SHORTAGE_COLUMNS)
+              columns={"days_of_supply": planning.COVER},
+              empty="No family is projected below its safety stock in the months reviewed.")
+        table(s.shortages, packs.SHORTAGE_COLUMNS,
+              empty="No SKU is projected out of stock or below its safety stock in the months reviewed.")
     elif name == "gaps":
         chart(figures.gap_figure(s.demand_supply_gap))
         chart(figures.budget_figure(s.revenue_vs_budget))

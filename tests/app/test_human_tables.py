@@ -57,6 +57,8 @@ def test_summit_tables_and_the_money_basis_one_click_away(app_db):
             assert any("Money impact" in m.value and "=" in m.value for m in bases[0].markdown)
         if at.header[0].value.startswith("1."):  # the first summit: nothing carried over, said in its words
             assert [i.value for i in at.info] == ["No open action carried over from an earlier summit."]
+        if at.header[0].value.startswith("5."):  # empty tables say what is not there, never 'Nothing to show.'
+            assert "Nothing to show." not in [i.value for i in at.info]
         if at.header[0].value.startswith("7."):
             # No saved scenario: one message that says so, not "Nothing to show." twice (the browser audit).
             infos = [i.value for i in at.info]
