@@ -263,9 +263,9 @@ def plan_inputs(
     n_stat = int((demand["demand_source"] == "statistical").sum())
     n_none = int((demand["demand_source"] == "none").sum())
     if n_stat:
-        notes.append(f"{n_stat} sku-months have no consensus forecast and use the latest statistical forecast.")
+        notes.append(f"{n_stat:,} sku-months have no consensus forecast and use the latest statistical forecast.")
     if n_none:
-        notes.append(f"{n_none} sku-months have no consensus or statistical forecast: forecast demand 0.")
+        notes.append(f"{n_none:,} sku-months have no consensus or statistical forecast: forecast demand 0.")
 
     has_deliveries = con.execute("SELECT count(*) > 0 FROM (SELECT 1 FROM deliveries LIMIT 1)").fetchall()[0][0]
     if has_deliveries:
@@ -291,7 +291,7 @@ def plan_inputs(
     products["on_hand"] = pd.to_numeric(products["on_hand"], errors="coerce").astype(float)
     missing = int(products["on_hand"].isna().sum())
     if missing:
-        notes.append(f"{missing} SKUs have no inventory snapshot on or before {as_of}: on hand 0.")
+        notes.append(f"{missing:,} SKUs have no inventory snapshot on or before {as_of}: on hand 0.")
     products["on_hand"] = products["on_hand"].fillna(0.0)
 
     rc = _receipts(con, first, last)
@@ -323,7 +323,7 @@ def _fill_product_defaults(con, products: pd.DataFrame, notes: list[str]) -> tup
     no_cost = int(products["unit_cost"].isna().sum())
     if no_cost:
         unavailable["costs"] = f"not available: needs unit costs ({no_cost:,} of {n:,} SKUs have none)"
-        notes.append(f"{no_cost} SKUs have no unit cost: plan costs are not available (their cost counts as 0).")
+        notes.append(f"{no_cost:,} SKUs have no unit cost: plan costs are not available (their cost counts as 0).")
         products["unit_cost"] = products["unit_cost"].fillna(0.0)
     if products["unit_price"].isna().any():
         paid = con.execute(
@@ -334,13 +334,13 @@ def _fill_product_defaults(con, products: pd.DataFrame, notes: list[str]) -> tup
         missing = products["unit_price"].isna()
         products.loc[missing, "unit_price"] = products.loc[missing, "sku"].map(paid).astype(float)
         products["unit_price"] = products["unit_price"].fillna(products["unit_cost"]).fillna(0.0)
-        notes.append(f"{int(missing.sum())} SKUs have no list price: their average order price is used "
+        notes.append(f"{int(missing.sum()):,} SKUs have no list price: their average order price is used "
                      "(else the unit cost).")
     no_load = products["hours_per_unit"].isna() | products["work_center"].isna()
     if no_load.any():
         if no_load.all():
             unavailable["capacity"] = "not available: needs work centers and hours per unit"
-        notes.append(f"{int(no_load.sum())} SKUs have no work center or hours per unit: they put no load on "
+        notes.append(f"{int(no_load.sum()):,} SKUs have no work center or hours per unit: they put no load on "
                      "capacity (planned uncapacitated).")
         products["hours_per_unit"] = products["hours_per_unit"].where(~no_load, 0.0)
     return products, unavailable

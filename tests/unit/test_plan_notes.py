@@ -28,3 +28,30 @@ def test_stale_backlog_note_separates_thousands(tiny_db):
     finally:
         con.close()
     assert "1,200 open order lines (1,200 units) due before 2025-10-01 (stale, left out)." in notes
+
+
+def test_sku_counts_in_notes_separate_thousands(tiny_db):
+    # Superstore read '1862 SKUs have no unit cost', '33516 sku-months'. 1,200 SKUs with no cost, price, work
+    # center or stock (the tiny company's 3 have all four): each note counts 1,200 (the 1,200 x 3 plan months
+    # = 3,600 sku-months have no forecast either).
+    rows = [(f"N{i}", f"New {i}", "F9", None, None, None, None) for i in range(1200)]
+    with access.acting_as(access.SYSTEM, "import"), db.writer(tiny_db) as con:
+        con.executemany(
+            "INSERT INTO products (sku, name, family, unit_cost, unit_price, work_center, hours_per_unit) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+    con = db.open_reader(tiny_db)
+    try:
+        notes = " | ".join(plan_inputs(con, AS_OF, horizon=3).notes)
+    finally:
+        con.close()
+    for text in (
+        "1,200 SKUs have no unit cost",
+        "1,200 SKUs have no list price",
+        "1,200 SKUs have no work center",
+        "1,200 SKUs have no inventory snapshot",
+        "sku-months have no consensus or statistical forecast",
+    ):
+        assert text in notes, (text, notes)
+    assert not __import__("re").search(r"\b\d{4,}\b(?! units)", notes.replace("2026-", "")), notes
