@@ -82,7 +82,8 @@ if filters is not None:
         st.caption(f"Median time to answer: {stats['median_hours_to_answer']:.1f} h "
                    f"(mean {stats['mean_hours_to_answer']:.1f} h)")
     requests = rq.list_requests(common.con())
-    show_table(requests, {"quantity": "Units asked", "status": "Status"})
+    show_table(requests, {"quantity": "Units asked", "status": "Status"},
+               empty="No request to production yet: check an order above, then send it to production.")
     open_ids = requests.loc[requests["status"] == "open", "request_id"].tolist()
     if open_ids:
         with st.form("pr_answer"):

@@ -63,15 +63,17 @@ def show_table(
     drop_empty: bool = True,
     height: int | str = "auto",
     key: str | None = None,
+    empty: str = "Nothing to show.",
     **kwargs,
 ):
     """``st.dataframe`` of ``df`` with human headers and formats (see the module docstring).
 
     ``columns``: overrides by machine name (a Column, a kind such as ``"percent"`` or a label); ``order``: the
     columns to show, in order; ``drop_empty``: leave out columns with no value at all (a column of None says
-    nothing). Other keyword arguments go to st.dataframe (e.g. ``on_select``)."""
+    nothing); ``empty``: what an empty table says, in the page's words. Other keyword arguments go to
+    st.dataframe (e.g. ``on_select``)."""
     if df is None or df.empty:
-        st.info("Nothing to show.")
+        st.info(empty)
         return None
     shown, cfg = show_frame(df, columns, order, drop_empty)
     kwargs.setdefault("placeholder", pr.MISSING)  # a missing value reads '–', as in the packs, not 'None'

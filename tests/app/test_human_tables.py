@@ -171,6 +171,9 @@ def test_scenario_tables(app_db):
 
 def test_promise_tables(app_db):
     at = run_page("pages/promise.py")
+    # no request yet: the empty table says so in the page's words (the browser audit saw 'Nothing to show.')
+    assert [i.value for i in at.info] == ["No request to production yet: check an order above, then send it to "
+                                          "production."]
     at.selectbox(key="pr_sku").set_value("A")
     at.number_input(key="pr_qty").set_value(5.0)
     next(b for b in at.button if b.label == "Check").click()
