@@ -43,8 +43,9 @@ if common.require_data():
         st.info("No summit yet: start one. It freezes the data so the meeting can be reopened as it was.")
         st.stop()
     s = common.cached_read(v, "analytics.summit:load_summit", int(chosen))  # frozen: only a new version reloads
+    snap = {k: s.versions.get(k) or "none" for k in ("statistical_snapshot", "consensus_snapshot")}  # not 'None'
     st.caption(f"Frozen {s.created_at:%Y-%m-%d %H:%M} · data as of {s.as_of} · statistical forecast "
-               f"{s.versions.get('statistical_snapshot')} · consensus {s.versions.get('consensus_snapshot')} · "
+               f"{snap['statistical_snapshot']} · consensus {snap['consensus_snapshot']} · "
                f"plan: {common.escape(s.versions['plan'].get('name') or s.versions['plan'].get('kind'))}")
     steps = [(a.key, a.title) for a in summit.AGENDA] + [("decisions", "10. Decisions and actions")]
     i = min(st.session_state.get("sm_step", 0), len(steps) - 1)

@@ -45,6 +45,9 @@ def test_summit_tables_and_the_money_basis_one_click_away(app_db):
     at = run_page("pages/summit.py")
     next(b for b in at.button if b.label == "Freeze the data and start").click()
     at.run()
+    # the tiny company has no statistical run: the caption says 'none', never Python's 'None' (the browser audit)
+    frozen = next(c.value for c in at.caption if c.value.startswith("Frozen"))
+    assert "statistical forecast none ·" in frozen and "None" not in frozen, frozen
     seen = 0
     for _ in range(10):
         assert not at.exception
