@@ -50,8 +50,8 @@ def show_frame(
     """The frame and column_config that :func:`show_table` draws (for st.data_editor and tests)."""
     shown, specs = pr.human_frame(df, columns, order, drop_empty)
     for header, spec in specs.items():
-        if spec.kind == pr.PTS:
-            shown[header] = shown[header] * 100
+        if spec.kind == pr.PTS:  # rounded as shown: the grid's accessible copy of a cell is its raw value
+            shown[header] = (shown[header] * 100).round(1 if spec.decimals is None else spec.decimals)
     return shown, {h: config(s) for h, s in specs.items()}
 
 

@@ -135,6 +135,9 @@ def test_fva_tables(app_db):
     cfg = __import__("json").loads(overall.proto.columns)
     assert cfg["Accuracy"]["type_config"]["format"] == "percent"
     assert cfg["Value added"]["type_config"]["format"] == "%+.1f pts"
+    # and its values are rounded as shown: the browser grid's accessible copy read '12.344289703828903'
+    added = overall.value["Value added"].dropna()
+    assert len(added) and ((added * 10).round() - added * 10).abs().max() < 1e-9, added.tolist()
     # the previous step's Σ|F − A| is units like Σ|F − A| itself: whole (the audit saw '78,938.0' next to '78,938')
     assert cfg["Previous step's Σ|F − A|"]["type_config"]["format"] == cfg["Σ|F − A|"]["type_config"]["format"]
 
