@@ -142,9 +142,15 @@ def scorecard_tiles(sc: pd.DataFrame) -> None:
     for i in range(0, len(rows), 5):
         for col, r in zip(st.columns(5), rows[i:i + 5]):
             spec = kpis.SPECS[r["kpi"]]
+            has_value = r["value"] is not None and not pd.isna(r["value"])
             with col.container(border=True):
-                st.metric(spec.label, kpis.format_value(spec, r["value"]))
-                st.markdown(f"**{LIGHT.get(r['light'], '')}** · target {kpis.format_value(spec, r['target'])}")
+                # the frozen row's label names a substitute (e.g. "order to ship"), as on the scorecard page
+                st.metric(r.get("label") or spec.label, kpis.format_value(spec, r["value"]) if has_value else "n/a",
+                          help=r.get("definition") or spec.definition)
+                if has_value:
+                    st.markdown(f"**{LIGHT.get(r['light'], '')}** · target {kpis.format_value(spec, r['target'])}")
+                else:  # say why, as the page's tile does, instead of a bare "no data"
+                    st.markdown(f"**{LIGHT.get(r['light'], '')}** · {escape(str(r.get('reason') or 'no data'))}")
 
 
 def supply_story(s) -> None:

@@ -148,3 +148,26 @@ def test_workbench_without_a_forecast_offers_forecast_history(tmp_path, monkeypa
     assert not at.exception, at.exception
     assert not any(m.value.startswith("**Forecast history.**") for m in at.markdown)
     assert not [b for b in at.button if b.key == "wb_backfill_go"]
+
+
+def _summit_scorecard_step(variant_dbs, variant, monkeypatch) -> AppTest:
+    at = open_page("pages/summit.py", variant_dbs[variant], monkeypatch)
+    next(b for b in at.button if b.label == "Freeze the data and start").click()
+    at.run()
+    while not at.header[0].value.startswith("2."):
+        next(b for b in at.button if b.label == "Next ▶").click()
+        at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_summit_tiles_name_the_substitute_and_the_reason(variant_dbs, monkeypatch):
+    """The summit's scorecard tiles say what the page's tiles say: the substitute in the label (cycle time on a
+    delivered date filled from ship_date is 'order to ship') and, for a KPI without a value, why - not a bare
+    'no data'."""
+    at = _summit_scorecard_step(variant_dbs, "deliveries_from_ship_date", monkeypatch)
+    assert "Order cycle time, order to ship (mean)" in {m.label for m in at.metric}
+    at = _summit_scorecard_step(variant_dbs, "orders_only", monkeypatch)
+    assert {m.label: m.value for m in at.metric}["OTIF to promise"] == "n/a"
+    assert any("not available: needs a deliveries file" in m.value.replace("\\", "") for m in at.markdown), [
+        m.value for m in at.markdown]
