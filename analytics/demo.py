@@ -132,7 +132,11 @@ ProgressFn = Callable[[float, str], None]
 
 
 def default_as_of(today: date | None = None) -> date:
-    """The last day of the month before ``today`` (default: the real today)."""
+    """The last day of the month before ``today`` (default: the real today).
+
+    The one wall-clock date in the product: a generated demo company has no data to take a date from, so it is
+    generated up to last month. Everything dated afterwards (forecast runs, summits, overrides) follows the data.
+    """
     today = today or date.today()
     return today.replace(day=1) - timedelta(days=1)
 
@@ -405,7 +409,7 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame, exprs:
             cols.append(f"\"{c.name}\"")
     con.register("_demo_frame", df)
     try:
-        con.execute(f"INSERT INTO {table} SELECT {', '.join(cols)} FROM _demo_frame")
+        con.execute(f"INSERT INTO {table} SELECT {', '.join(cols)} FROM _demo_frame")  # constant: schema names
     finally:
         con.unregister("_demo_frame")
 

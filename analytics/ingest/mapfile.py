@@ -487,7 +487,7 @@ def _from_table(con, t: TableMapping, src: Source, view: str, origin: str, out: 
 
     def run(items: list[tuple[str, str]]) -> pa.Table:
         select = ", ".join(f"CAST(({e}) AS VARCHAR) AS {_q(c)}" for c, e in items)
-        return con.sql(f"SELECT {select} FROM {_q(view)}").to_arrow_table()  # the user's own expressions, sandboxed
+        return con.sql(f"SELECT {select} FROM {_q(view)}").to_arrow_table()  # not constant: the mapping's own expressions, by design; run in the sandbox (no files, no network)
 
     try:
         return run(exprs)
@@ -519,6 +519,7 @@ def _from_table(con, t: TableMapping, src: Source, view: str, origin: str, out: 
 
 def _sql_table(con, t: TableMapping, origin: str, out: Mapped) -> pa.Table | None:
     try:  # one query, never several statements: the SELECT is wrapped as a subquery
+        # not constant: the mapping's own SELECT, by design; run in the sandbox (no files, no network)
         result = con.sql(f"SELECT * FROM ({t.sql.strip().rstrip(';')}) AS __mapped").to_arrow_table()
     except duckdb.Error as e:
         msg = str(e).split("\n")[0]

@@ -602,7 +602,7 @@ class _Validator:
             )
             n = _one(self.con, f"SELECT count(*) FROM typed_{master}")[0]
             if self.existing is not None and n == 0:
-                self.con.execute(f"DROP TABLE typed_{master}")
+                self.con.execute(f"DROP TABLE typed_{master}")  # constant: master is from schema.MASTERS
                 continue
             labels = {c: c for c in table.column_names}
             self.specs[master] = _Spec(master, orders.file, {}, [], n=n, labels=labels, derived=True)
@@ -678,7 +678,7 @@ class _Validator:
                     f"WHERE NOT EXISTS (SELECT 1 FROM typed_{t} f WHERE {match})"
                 )
             else:
-                self.con.execute(f"CREATE TEMP VIEW cur_{t} AS SELECT {sel}, __row FROM typed_{t}")
+                self.con.execute(f"CREATE TEMP VIEW cur_{t} AS SELECT {sel}, __row FROM typed_{t}")  # constant: contract names
 
     def check_keys(self) -> None:
         for t, spec in self.specs.items():
