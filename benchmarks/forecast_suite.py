@@ -14,8 +14,8 @@ are ``STEP`` = 6 months earlier each. Each origin forecasts ``h`` months from th
 against the actuals after it. Scores are averaged over every (series, origin) pair, the same pairs for every method.
 
 - Smooth sets: MASE (in-sample mean absolute seasonal-naive error at lag 12 as the scale, lag 1 for histories of
-  12 months or fewer; ``analytics.forecasting.metrics.mase``) and sMAPE (M3 definition, percent,
-  ``metrics.smape``). Pairs whose MASE scale is 0 are left out for every method (counted in the table).
+  12 months or fewer; ``analytics.forecasting.metrics.mase``) and sMAPE (M3 definition, in percent:
+  ``metrics.smape`` x 100). Pairs whose MASE scale is 0 are left out for every method (counted in the table).
 - Intermittent sets: RMSSE (root mean squared error over the horizon divided by the in-sample mean squared
   one-step change, the M5 scaling) and scaled MAE (mean absolute error over the in-sample mean). Pairs whose
   in-sample history is all zeros are left out for every method.
@@ -661,7 +661,7 @@ def score(r: Result, w: Windows, ok: np.ndarray, kind: str) -> Score:
         y, tr = w.test[i], w.train[i]
         if kind == "smooth":
             first.append(mase(y, f, tr, SEASON))
-            second.append(smape(y, f))
+            second.append(100.0 * smape(y, f))  # metrics.smape is a fraction; the M3 convention prints percent
         else:
             first.append(rmsse(y, f, tr))
             second.append(scaled_mae(y, f, tr))
