@@ -28,6 +28,7 @@ SMOKE = {
     "forecast_scale.py": "full run_forecast on the demo",
     "forecast_suite.py": "",
     "reconcile_eval.py": "",
+    "import_flat.py": "stages: reading",
 }
 
 
