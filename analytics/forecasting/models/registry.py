@@ -4,29 +4,12 @@ from __future__ import annotations
 
 from analytics.forecasting.models.base import ForecastModel
 from analytics.forecasting.models.combo import Combo
-from analytics.forecasting.models.members import fit_member, make_member
+from analytics.forecasting.models.members import MEMBER_ALIASES, fit_member, make_member
 
 __all__ = ["MODEL_ALIASES", "fit_member", "make_model"]
 
-MODEL_ALIASES = (
-    "Naive",
-    "SeasonalNaive",
-    "MovingAverage",
-    "ETS",
-    "DampedETS",
-    "SES",
-    "HoltWinters",
-    "Theta",
-    "ThetaQ",
-    "ARIMA",
-    "Croston",
-    "SBA",
-    "TSB",
-    "ADIDA",
-    "IMAPA",
-    "Combo",
-    "Zero",
-)
+# every member (Zero last, as the fallback), with the combination of them before it
+MODEL_ALIASES = (*(a for a in MEMBER_ALIASES if a != "Zero"), "Combo", "Zero")
 
 
 def make_model(alias: str, season_length: int = 12) -> ForecastModel:
