@@ -764,7 +764,13 @@ def coverage_table(reports: list[SetReport]) -> str:
 
 
 def run_set(
-    ds: DataSet, cap: int, python: Path | None, peers: bool, ours_too: bool = True, new_peers: bool = True
+    ds: DataSet,
+    cap: int,
+    python: Path | None,
+    peers: bool,
+    ours_too: bool = True,
+    new_peers: bool = True,
+    cache_ours: bool = True,
 ) -> SetReport | None:
     print(f"\n== {ds.label} [{ds.role}, {ds.kind}, h {ds.h}] ==", flush=True)
     data = load_set(ds, cap, python)
@@ -781,7 +787,7 @@ def run_set(
     ours = None
     if ours_too:
         try:
-            ours = run_ours_cached(w, ds.h, ds.key)
+            ours = run_ours_cached(w, ds.h, ds.key) if cache_ours else run_ours(w, ds.h)
         except Exception as e:  # noqa: BLE001 - the CLI stops on a failed series; report it and go on with the peers
             print(f"  ours FAILED (as the CLI would): {type(e).__name__}: {e}", flush=True)
         else:
@@ -867,7 +873,9 @@ def main(argv: list[str] | None = None) -> int:
     reports = [
         rep
         for k in keys
-        if (rep := run_set(SETS[k], caps[k], python, peers, ours_too, not args.cached_peers)) is not None
+        # a smoke run checks that ours still runs: never from the cache an earlier run left behind
+        if (rep := run_set(SETS[k], caps[k], python, peers, ours_too, not args.cached_peers, not args.smoke))
+        is not None
     ]
     print("\n== Summary (TUNING sets may be tuned on; TEST sets are only reported) ==")
     table = summary_table(reports)

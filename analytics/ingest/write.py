@@ -132,7 +132,7 @@ def log_rejected(db_path: Path, report: ImportReport, file_names: Mapping[str, s
         return
     log = rejected_log_path(db_path)
     entry = {
-        "at": datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds"), "mode": report.mode,
+        "at": datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="microseconds"), "mode": report.mode,
         "source": report.source, "files": sorted(set((file_names or {}).values())),
         "problem_count": report.problem_count or len(report.problems),
         "problems": [str(p) for p in report.problems[:20]],
