@@ -201,9 +201,9 @@ def _migrate_contract(con: duckdb.DuckDBPyConnection) -> None:
         table = CONTRACT[name]
         for c in table.columns:
             if (name, c.name) not in stored:  # identifiers are constants from the contract
-                con.execute(f"ALTER TABLE {name} ADD COLUMN {c.name} {DUCKDB_TYPE[c.type]}")
+                con.execute(f"ALTER TABLE {name} ADD COLUMN {c.name} {DUCKDB_TYPE[c.type]}")  # constant
             elif not stored[(name, c.name)] and (c.nullable or not c.required) and not c.key:
-                con.execute(f"ALTER TABLE {name} ALTER COLUMN {c.name} DROP NOT NULL")
+                con.execute(f"ALTER TABLE {name} ALTER COLUMN {c.name} DROP NOT NULL")  # constant
 
 
 # Derived, denormalised tables rebuilt in the same transaction as every import.
@@ -470,7 +470,7 @@ def _carry_settings(con: duckdb.DuckDBPyConnection, old: Path, keep_settings: bo
         # must not wipe the record of who changed what)
         for t in (kept if keep_settings else ()) + ("audit_log",):
             if t in tables and t in new_tables:
-                con.execute(f"INSERT INTO {t} SELECT * FROM old_db.{t}")
+                con.execute(f"INSERT INTO {t} SELECT * FROM old_db.{t}")  # constant: t from the schema
         if keep_settings and "forecast_leaderboard" in tables and (
                 "meta" not in tables
                 or not con.execute("SELECT 1 FROM old_db.meta WHERE key = 'smape_unit'").fetchall()):

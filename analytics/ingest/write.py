@@ -186,14 +186,15 @@ def _write(
             try:
                 if mode == "upsert" and not CONTRACT[t].key:
                     before = _one(con, f"SELECT count(*) FROM {t}")[0]
-                    con.execute(f"INSERT INTO {t} ({cols}) SELECT {cols} FROM __src EXCEPT ALL SELECT {cols} FROM {t}")
+                    # constant: t and cols are contract table and column names (schema.CONTRACT), never user text
+                    con.execute(f"INSERT INTO {t} ({cols}) SELECT {cols} FROM __src EXCEPT ALL SELECT {cols} FROM {t}")  # constant
                     added = _one(con, f"SELECT count(*) FROM {t}")[0] - before
                     if added < val.rows[t]:
                         notes.append(f"{t}: {val.rows[t] - added:,} rows already stored were skipped")
                 elif mode == "upsert":
-                    con.execute(f"INSERT OR REPLACE INTO {t} ({cols}) SELECT {cols} FROM __src")
+                    con.execute(f"INSERT OR REPLACE INTO {t} ({cols}) SELECT {cols} FROM __src")  # constant
                 else:
-                    con.execute(f"INSERT INTO {t} ({cols}) SELECT {cols} FROM __src")
+                    con.execute(f"INSERT INTO {t} ({cols}) SELECT {cols} FROM __src")  # constant
             finally:
                 con.unregister("__src")
         if mode == "replace" and "forecasts" not in val.tables and path.exists():

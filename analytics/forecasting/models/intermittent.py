@@ -18,7 +18,21 @@ def _zero_share(y: np.ndarray) -> float:
     return float(np.mean(y[nz[0] :] <= 0)) if nz.size else 1.0
 
 
-class Croston(ForecastModel):
+class _IntermittentModel(ForecastModel):
+    """What every intermittent method shares: it needs some positive demand, and falls back to Zero."""
+
+    def _fallback(self) -> ForecastModel:
+        return Zero()
+
+    def _unsuitable(self, y: np.ndarray) -> str | None:
+        if y.size == 0:
+            return "empty history"
+        if not np.any(y > 0):
+            return "no positive demand"
+        return None
+
+
+class Croston(_IntermittentModel):
     """Croston's method with a fixed smoothing constant ``alpha`` (default 0.1).
 
     Demand sizes z_k (the non-zero values) and the intervals p_k between them (the first interval counts
@@ -38,16 +52,6 @@ class Croston(ForecastModel):
 
     def get_params(self) -> dict[str, object]:
         return {"alpha": self.alpha}
-
-    def _fallback(self) -> ForecastModel:
-        return Zero()
-
-    def _unsuitable(self, y: np.ndarray) -> str | None:
-        if y.size == 0:
-            return "empty history"
-        if not np.any(y > 0):
-            return "no positive demand"
-        return None
 
     def _factor(self) -> float:
         return 1.0
@@ -90,7 +94,7 @@ class SBA(Croston):
         return 1.0 - self.alpha / 2.0
 
 
-class TSB(ForecastModel):
+class TSB(_IntermittentModel):
     """Teunter-Syntetos-Babai: smooths the demand probability every month, so it decays during no-demand runs.
 
     Starts at the first demand: z^ = z_1 and d^ = 1 / p_1 (p_1 = months up to and including the first
@@ -109,16 +113,6 @@ class TSB(ForecastModel):
 
     def get_params(self) -> dict[str, object]:
         return {"alpha": self.alpha, "beta": self.beta}
-
-    def _fallback(self) -> ForecastModel:
-        return Zero()
-
-    def _unsuitable(self, y: np.ndarray) -> str | None:
-        if y.size == 0:
-            return "empty history"
-        if not np.any(y > 0):
-            return "no positive demand"
-        return None
 
     def _fit(self, y: np.ndarray) -> None:
         first = int(np.flatnonzero(y > 0)[0])
@@ -179,7 +173,7 @@ def _bucket_path(y: np.ndarray, k: int, alpha: float | None) -> tuple[float, flo
     return a, float(levels[-1] / k), path
 
 
-class ADIDA(ForecastModel):
+class ADIDA(_IntermittentModel):
     """Aggregate-disaggregate intermittent demand approach (Nikolopoulos et al. 2011).
 
     The history (leading zeros kept as given) is cut into non-overlapping buckets of ``k`` months, k =
@@ -203,16 +197,6 @@ class ADIDA(ForecastModel):
 
     def get_params(self) -> dict[str, object]:
         return {"alpha": self.alpha}
-
-    def _fallback(self) -> ForecastModel:
-        return Zero()
-
-    def _unsuitable(self, y: np.ndarray) -> str | None:
-        if y.size == 0:
-            return "empty history"
-        if not np.any(y > 0):
-            return "no positive demand"
-        return None
 
     def _fit(self, y: np.ndarray) -> None:
         self.k_ = aggregation_level(y)
