@@ -91,8 +91,8 @@ class SeriesForecast:
     chosen: str
     reason: str
     forecast: pd.DataFrame
-    leaderboard: pd.DataFrame
-    backtest: pd.DataFrame
+    leaderboard: pd.DataFrame | None  # None with ``auto_forecast(detail=False)``
+    backtest: pd.DataFrame | None  # None with ``auto_forecast(detail=False)``
     error_sigma_lag1: float
     fallbacks: list[str] = field(default_factory=list)
 
@@ -189,13 +189,16 @@ def auto_forecast(
     fast: bool = False,
     select: bool = False,
     model: str | None = None,
+    detail: bool = True,
 ) -> SeriesForecast:
     """Classify, backtest, choose and forecast one monthly demand series (see the module docstring).
 
     ``y``: demand history, oldest first (NaN = no demand). ``h``: months to forecast. ``fast``: skip the
     backtest and use the class default (documented benchmark setting). ``select``: the old per-series rule
     (default and a clearly better candidate averaged). ``model``: a model alias (``models.MODEL_ALIASES``)
-    a planner picked for every active series; None or 'auto' = the automatic choice.
+    a planner picked for every active series; None or 'auto' = the automatic choice. ``detail=False``: no
+    ``leaderboard`` and ``backtest`` frames (None; the backtest still runs, for the reason and the lag-1 spread),
+    for callers that keep only the forecast (the CSV mode).
     """
     if h < 1:
         raise ValueError("h must be a positive integer")
@@ -323,17 +326,21 @@ def auto_forecast(
             f"equal-weight mean of {' and '.join(members)}, formed because of these backtest errors: its own "
             "backtest figures are not an independent check"
         ]
-    backtest = _backtest_frame(models, cutoffs, offset, actual, forecasts) if cutoffs else _empty_backtest()
-    board = pd.DataFrame(
-        {
-            "model": models,
-            **{col: np.array([scores[a][col] for a in models], dtype=float) for col in SCORES[:4]},
-            "chosen": np.array([a == chosen for a in models]),
-            "notes": [
-                "; ".join([*bt_notes.get(a, []), *([final_notes[a]] if a in final_notes else [])]) for a in models
-            ],
-        }
-    )
+    backtest: pd.DataFrame | None = None
+    board: pd.DataFrame | None = None
+    if detail:
+        backtest = _backtest_frame(models, cutoffs, offset, actual, forecasts) if cutoffs else _empty_backtest()
+        board = pd.DataFrame(
+            {
+                "model": models,
+                **{col: np.array([scores[a][col] for a in models], dtype=float) for col in SCORES[:4]},
+                "chosen": np.array([a == chosen for a in models]),
+                "notes": [
+                    "; ".join([*bt_notes.get(a, []), *([final_notes[a]] if a in final_notes else [])])
+                    for a in models
+                ],
+            }
+        )
 
     errors = actual[:, 0] - forecasts[chosen][:, 0] if cutoffs else np.empty(0)
     sigma = float(np.std(errors, ddof=1)) if errors.size >= 2 else float("nan")

@@ -134,18 +134,30 @@ def check_model(model: str | None) -> str | None:
 
 
 def forecast_chunk(
-    chunk: list[tuple[str, np.ndarray]], h: int, n_windows: int, season_length: int, model: str | None = None
+    chunk: list[tuple[str, np.ndarray]],
+    h: int,
+    n_windows: int,
+    season_length: int,
+    model: str | None = None,
+    detail: bool = True,
 ) -> list[SeriesResult]:
     """Forecast a list of (unique_id, y) in one worker. Top-level so that it pickles for processes and Dask.
 
-    ``model``: a model alias the planner picked for every series (None = the automatic choice)."""
+    ``model``: a model alias the planner picked for every series (None = the automatic choice).
+    ``detail=False``: the forecast and the chosen model only (no leaderboard or backtest frames to build and send
+    back; the CSV mode writes nothing else). The backtest runs either way."""
     from analytics.forecasting.auto import auto_forecast
 
     out = []
     for uid, y in chunk:
         try:
             r = auto_forecast(
-                np.asarray(y, dtype=float), h, season_length=season_length, n_windows=n_windows, model=model
+                np.asarray(y, dtype=float),
+                h,
+                season_length=season_length,
+                n_windows=n_windows,
+                model=model,
+                detail=detail,
             )
             out.append(
                 SeriesResult(
@@ -275,10 +287,12 @@ def run_series(
     chunk_size: int | None = None,
     progress: Progress | None = None,
     model: str | None = None,
+    detail: bool = True,
 ) -> list[SeriesResult]:
     """Forecast every series on ``executor``, reporting progress as chunks complete.
 
     ``model``: one of ``MODEL_CHOICES`` a planner picked for every series ('auto' or None: the automatic choice).
+    ``detail=False``: forecasts and chosen models only (``forecast_chunk``).
     """
     model = check_model(model)
     if not series:
@@ -286,7 +300,7 @@ def run_series(
     n_workers = getattr(executor, "_max_workers", 4) or 4
     size = chunk_size or max(1, min(50, math.ceil(len(series) / (n_workers * 4))))
     chunks = [series[i : i + size] for i in range(0, len(series), size)]
-    futures = [executor.submit(forecast_chunk, c, h, n_windows, season_length, model) for c in chunks]
+    futures = [executor.submit(forecast_chunk, c, h, n_windows, season_length, model, detail) for c in chunks]
     results, done = [], 0
     for fut in cf.as_completed(futures):
         part = fut.result()
@@ -596,6 +610,33 @@ def backfill(
 # --------------------------------------------------------------------------------------- CSV mode
 
 
+def _month_start(month: int) -> date:
+    """The first day of a month counted from January 1970 (pandas' monthly period ordinal)."""
+    return date(1970 + month // 12, month % 12 + 1, 1)
+
+
+def _csv_series(raw: pd.DataFrame) -> tuple[list[tuple[str, np.ndarray]], dict[str, int]]:
+    """(series_id, monthly history) sorted by id, gaps between months as 0, and the month after each series'
+    last one (months since January 1970). ``raw``: series_id (str), period (datetime), value (number); values
+    of the same series and month are added (in file order)."""
+    month = (raw["period"].dt.year.to_numpy() - 1970) * 12 + raw["period"].dt.month.to_numpy() - 1
+    sums = raw.assign(month=month).groupby(["series_id", "month"], sort=True)["value"].sum()
+    ids = sums.index.get_level_values(0)
+    months = sums.index.get_level_values(1).to_numpy(dtype=np.int64)
+    values = sums.to_numpy(dtype=float)
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+    ends = np.r_[starts[1:], len(ids)]
+    series, firsts = [], {}
+    for a, b in zip(starts.tolist(), ends.tolist()):
+        first, last = months[a], months[b - 1]
+        y = np.zeros(last - first + 1)
+        y[months[a:b] - first] = values[a:b]
+        sid = str(ids[a])
+        series.append((sid, y))
+        firsts[sid] = int(last) + 1
+    return series, firsts
+
+
 def forecast_csv(
     input_path: str | Path,
     output_path: str | Path,
@@ -623,42 +664,31 @@ def forecast_csv(
         row = int(bad.index[0]) + 2
         raise ValueError(f"{input_path} row {row}: period must be a date and value a number")
     raw["value"] = pd.to_numeric(raw["value"])
-    raw["month"] = raw["period"].dt.to_period("M")
-    series, firsts = [], {}
-    for sid, g in raw.groupby("series_id", sort=True):
-        m = g.groupby("month")["value"].sum()
-        full = m.reindex(pd.period_range(m.index.min(), m.index.max(), freq="M"), fill_value=0.0)
-        series.append((str(sid), full.to_numpy(dtype=float)))
-        firsts[str(sid)] = full.index.max() + 1
+    series, firsts = _csv_series(raw)
     if executor is not None:
-        results = run_series(series, horizon, executor, progress=progress, model=model)
+        results = run_series(series, horizon, executor, progress=progress, model=model, detail=False)
     else:
         with make_executor(workers, dask_address) as (ex, _):
-            results = run_series(series, horizon, ex, progress=progress, model=model)
-    rows = []
+            results = run_series(series, horizon, ex, progress=progress, model=model, detail=False)
     for r in results:
         if not r.ok:
             raise RuntimeError(f"series {r.unique_id}: {r.error}")
-        periods = pd.period_range(firsts[r.unique_id], periods=horizon, freq="M").to_timestamp().date
-        f = r.forecast
-        rows.append(
-            pd.DataFrame(
-                {
-                    "series_id": r.unique_id,
-                    "period": periods,
-                    "model": r.chosen,
-                    "forecast": f["mean"],
-                    "lo80": f["lo80"],
-                    "hi80": f["hi80"],
-                    "lo95": f["lo95"],
-                    "hi95": f["hi95"],
-                }
-            )
+    cols = ["series_id", "period", "model", "forecast", "lo80", "hi80", "lo95", "hi95"]
+    if not results:
+        out = pd.DataFrame(columns=cols)
+    else:
+        # one frame for every series at once (a frame per series cost more than the IMAPA fits behind it)
+        steps = np.arange(horizon)
+        month = np.concatenate([firsts[r.unique_id] + steps for r in results])
+        dates = {m: _month_start(m) for m in np.unique(month).tolist()}
+        values = np.concatenate([r.forecast[["mean", "lo80", "hi80", "lo95", "hi95"]].to_numpy() for r in results])
+        out = pd.DataFrame(
+            {
+                "series_id": np.repeat(np.array([r.unique_id for r in results], dtype=object), horizon),
+                "period": np.array([dates[m] for m in month.tolist()], dtype=object),
+                "model": np.repeat(np.array([r.chosen for r in results], dtype=object), horizon),
+                **{c: values[:, i] for i, c in enumerate(cols[3:])},
+            }
         )
-    out = (
-        pd.concat(rows, ignore_index=True)
-        if rows
-        else pd.DataFrame(columns=["series_id", "period", "model", "forecast", "lo80", "hi80", "lo95", "hi95"])
-    )
     out.to_csv(output_path, index=False)
     return out

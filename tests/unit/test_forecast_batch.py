@@ -218,3 +218,19 @@ def test_csv_mode_with_a_model_the_planner_picked(tmp_path):
     from analytics.forecasting.models import MODEL_ALIASES
 
     assert set(batch.MODEL_CHOICES) - {"auto"} <= set(MODEL_ALIASES)
+
+
+def test_csv_series_adds_same_month_rows_and_fills_gaps():
+    raw = pd.DataFrame({
+        "series_id": pd.Series(["b", "a", "b", "a", "b"], dtype=str),
+        "period": pd.to_datetime(["2025-11-03", "2026-01-31", "2026-01-02", "2026-01-01", "2025-11-20"]),
+        "value": [1.5, 2.0, 4.0, 3.0, 2.5],
+    })
+    series, after_last = batch._csv_series(raw)
+    # sorted by id; "a": January 2026 = 2 + 3 = 5; "b": November 2025 = 1.5 + 2.5 = 4, December 0, January 4
+    assert [sid for sid, _ in series] == ["a", "b"]
+    np.testing.assert_array_equal(series[0][1], [5.0])
+    np.testing.assert_array_equal(series[1][1], [4.0, 0.0, 4.0])
+    # months since January 1970: February 2026 = 56 * 12 + 1 = 673 for both
+    assert after_last == {"a": 673, "b": 673}
+    assert batch._month_start(673) == date(2026, 2, 1)

@@ -178,3 +178,13 @@ def test_a_planner_can_pick_arima():
     assert auto_forecast(y, 12, model="auto").chosen == "Combo"
     with pytest.raises(ValueError, match="unknown model"):
         auto_forecast(y, 12, model="Prophet")
+
+
+def test_detail_false_gives_the_same_forecast_without_the_frames():
+    y = seasonal_demand()
+    full, lean = auto_forecast(y, 6), auto_forecast(y, 6, detail=False)
+    pd.testing.assert_frame_equal(lean.forecast, full.forecast, check_exact=True)
+    assert (lean.chosen, lean.reason, lean.demand_class) == (full.chosen, full.reason, full.demand_class)
+    assert lean.error_sigma_lag1 == full.error_sigma_lag1
+    assert lean.leaderboard is None and lean.backtest is None
+    assert list(full.leaderboard.columns) == LEADERBOARD_COLUMNS
