@@ -313,6 +313,9 @@ def auto_forecast(
     forecast = _forecast_frame(mean, bounds, levels)  # type: ignore[arg-type]
     final_notes = {a: f"final fit: {finals[a].fallback_note}" for a in members if finals[a].fallback_note}
     fallbacks = [n for a in members for n in bt_notes.get(a, [])] + list(final_notes.values())
+    recipe = getattr(finals.get("Combo"), "recipe_", "")  # which rule the combination used (models.Combo)
+    if recipe and finals["Combo"].used_alias == "Combo":
+        reason += f"; combination: {recipe}"
     fell_back = [f"{a} to {finals[a].used_alias}" for a in members if finals[a].used_alias != a]
     if fell_back:
         reason += "; final fit fell back: " + ", ".join(fell_back)

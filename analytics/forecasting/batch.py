@@ -105,7 +105,8 @@ class SeriesResult:
 #: but the zero forecast), with the label a screen shows.
 MODEL_CHOICES: dict[str, str] = {
     "auto": "Automatic (recommended): per demand class, backtested",
-    "Combo": "Combination (trimmed mean of Theta, ETS, ThetaQ, Holt-Winters, ARIMA, seasonal naive)",
+    "Combo": "Combination (trimmed mean of Theta, ETS, ThetaQ, Holt-Winters, ARIMA, seasonal naive; "
+    "on a strong trend the mean of ETS, ARIMA, Theta, Holt-Winters)",
     "ARIMA": "ARIMA (automatic order search)",
     "ETS": "Exponential smoothing (ETS, by AICc)",
     "DampedETS": "Exponential smoothing with a damped trend",

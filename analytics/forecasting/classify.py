@@ -42,7 +42,8 @@ DEMAND_CLASSES = ("smooth", "erratic", "intermittent", "lumpy", "new", "inactive
 #: Model aliases backtested for each class (see ``models.make_model``); the first one is the class default, which
 #: the automatic forecast uses (``auto.auto_forecast``; the others are on the leaderboard for the planner to
 #: compare and pick). Smooth and erratic demand: the trimmed-mean combination of Theta, ETS, ThetaQ,
-#: HoltWinters, ARIMA and SeasonalNaive (``models.Combo``), with ARIMA also shown on its own. Intermittent and
+#: HoltWinters, ARIMA and SeasonalNaive (``models.Combo``; on a strongly trending history the mean of ETS, ARIMA,
+#: Theta and HoltWinters), with ARIMA also shown on its own. Intermittent and
 #: lumpy demand: IMAPA (temporal aggregation at every level up to the mean demand interval); on the carparts
 #: tuning set (2,509 spare parts x 3 origins, h 6; intermittent and lumpy pairs) its RMSSE was 0.671 against
 #: SBA 0.790, Croston 0.809, TSB 0.717, MovingAverage 0.741, ADIDA 0.666, and its 80/95% intervals held 87% / 95%

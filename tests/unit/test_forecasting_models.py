@@ -465,9 +465,47 @@ def test_trimmed_mean_drops_the_extremes_with_five_or_more_members():
     assert combine(values, "median").tolist() == pytest.approx([3.0, 5.0])
 
 
-def test_default_combo_is_the_trimmed_mean_of_its_six_members():
-    y = seasonal_series(72)
+def test_trend_strength_by_hand():
+    from analytics.forecasting.models.prepared import trend_strength
+
+    # y = 0 2 1 3 2 4 3 5, m = 4 (not seasonal by the ACF test; a zero, so no log). 2x4 moving average,
+    # weights (.5 1 1 1 .5) / 4, defined at positions 2..5: (0 + 2 + 1 + 3 + 1) / 4 = 1.75, then 2.25, 2.75,
+    # 3.25. Window 1 3 2 4 (mean 2.5, variance 5 / 4 = 1.25); remainder -.75 .75 -.75 .75 (variance .5625).
+    # Strength 1 - .5625 / 1.25 = 0.55.
+    assert trend_strength(np.array([0, 2, 1, 3, 2, 4, 3, 5.0]), 4) == pytest.approx(0.55)
+    assert trend_strength(np.full(30, 7.0)) == 0.0  # constant: no variance to explain
+    assert trend_strength(np.arange(10.0)) == 0.0  # shorter than a season + 2
+
+
+def test_combo_on_a_trending_history_is_the_mean_of_the_trend_members():
+    from analytics.forecasting.models.combo import TREND_MEMBERS, TREND_THRESHOLD
+
+    y = seasonal_series(72)  # 200 + t + a 12-month wave + noise(5): trend strength 0.94
     combo = Combo().fit(y)
+    assert combo.trend_strength_ == pytest.approx(0.9386, abs=1e-4) and combo.trend_strength_ >= TREND_THRESHOLD
+    assert sorted(m.alias for m in combo.active_members_) == sorted(TREND_MEMBERS)
+    means = np.stack([m.predict(6)["mean"].to_numpy() for m in combo.active_members_])
+    assert combo.predict(6)["mean"].to_numpy() == pytest.approx(means.mean(axis=0))
+    his = np.stack([m.predict(6)["hi-80"].to_numpy() for m in combo.active_members_])
+    assert combo.predict(6)["hi-80"].to_numpy() == pytest.approx(his.mean(axis=0))
+    assert combo.recipe_ == "trend strength 0.94 >= 0.90: mean of Theta, ETS, HoltWinters, ARIMA"
+    # the backtest's fixed-parameter update uses the same members
+    longer = seasonal_series(78)
+    upd, _ = combo.forecast_from(longer, 3)
+    expected = np.mean([m.forecast_from(longer, 3)[0] for m in combo.active_members_], axis=0)
+    assert upd == pytest.approx(expected)
+    # without the rule it is the trimmed mean of all six
+    plain = Combo(trend_threshold=None).fit(y)
+    six = np.stack([m.predict(6)["mean"].to_numpy() for m in plain.fitted_members_])
+    assert plain.predict(6)["mean"].to_numpy() == pytest.approx(np.sort(six, axis=0)[1:-1].mean(axis=0))
+
+
+def test_default_combo_is_the_trimmed_mean_of_its_six_members():
+    rng = np.random.default_rng(3)
+    t = np.arange(72)
+    y = 200 + 50 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 8, 72)  # no trend: strength well below 0.9
+    combo = Combo().fit(y)
+    assert combo.trend_strength_ < 0.9 and combo.recipe_.startswith("trimmed mean of Theta, ETS")
     assert [m.alias for m in combo.fitted_members_] == [
         "Theta",
         "ETS",

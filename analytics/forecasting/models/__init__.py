@@ -32,6 +32,8 @@ Models (``alias`` in brackets) and how each builds its prediction intervals:
 - [Combo] trimmed mean (lowest and highest dropped per month) of Theta, ETS, ThetaQ, HoltWinters, ARIMA and
   SeasonalNaive (``COMBO_MEMBERS``); each bound is the same trimmed mean of the members' bounds (quantile
   averaging). A member that cannot be fitted is left out without fitting its fallback (``fit_member``).
+  On a strongly trending history (``trend_strength`` >= ``TREND_THRESHOLD`` = 0.9) the plain mean of the
+  members that extrapolate a trend, ETS, ARIMA, Theta and HoltWinters (``TREND_MEMBERS``), instead.
 - [Zero] all-zero forecast and interval (inactive items).
 
 Working series of ETS, Theta and ARIMA: the history is tested for seasonality (90% ACF test at lag

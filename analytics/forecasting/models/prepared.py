@@ -12,7 +12,7 @@ import numpy as np
 
 from analytics.forecasting.models.base import Bounds, ForecastModel, UpdateCache, _all_zero
 
-__all__ = ["NO_SEASONALITY", "SeasonalAdjustment", "seasonal_adjustment", "seasonality_test"]
+__all__ = ["NO_SEASONALITY", "SeasonalAdjustment", "seasonal_adjustment", "seasonality_test", "trend_strength"]
 
 
 def seasonality_test(y: np.ndarray, season_length: int = 12) -> bool:
@@ -94,6 +94,32 @@ def seasonal_adjustment(y: np.ndarray, season_length: int = 12) -> SeasonalAdjus
     else:
         idx = idx - idx.mean()
     return SeasonalAdjustment("multiplicative" if multiplicative else "additive", m, idx)
+
+
+def trend_strength(y: np.ndarray, season_length: int = 12) -> float:
+    """Share of the working series' variance that its trend explains: max(0, 1 - var(R) / var(x)).
+
+    x = the working series of ``_Prepared`` (``seasonal_adjustment``, then the log when every adjusted value
+    is > 0); trend = its centred moving average over ``season_length`` months (2 x 12 for monthly data);
+    R = x - trend where the average is defined. 1 for a straight line, near 0 for noise around a flat level
+    (Wang, Smith & Hyndman's trend strength, with the classical decomposition in place of STL). 0 when the
+    history is shorter than ``season_length`` + 2 or constant.
+    """
+    y = np.asarray(y, dtype=float)
+    m = season_length
+    if y.size < m + 2:
+        return 0.0
+    x = seasonal_adjustment(y, m).adjust(y)
+    if np.all(x > 0):
+        x = np.log(x)
+    weights = np.r_[0.5, np.ones(m - 1), 0.5] / m if m % 2 == 0 else np.ones(m) / m
+    trend = np.convolve(x, weights, mode="valid")
+    offset = (weights.size - 1) // 2
+    window = x[offset : offset + trend.size]
+    total = float(np.var(window))
+    if total <= 0.0:
+        return 0.0
+    return float(max(0.0, 1.0 - float(np.var(window - trend)) / total))
 
 
 def _scale_bounds(bounds: Bounds, adj: SeasonalAdjustment, n_obs: int) -> Bounds:
