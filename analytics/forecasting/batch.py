@@ -29,6 +29,7 @@ import math
 import multiprocessing
 import os
 import sys
+import threading
 import time
 import types
 from collections.abc import Callable, Iterator
@@ -196,9 +197,47 @@ def _plain_main() -> Iterator[None]:
             sys.modules["__main__"] = main
 
 
-def _lower_priority() -> None:
+def _lower_priority(parent_nice: int | None = None) -> None:
+    """Worker initializer: run $SOP_FORECAST_NICE (10) below the parent's priority. A worker forked from the
+    fork server inherits the server's own lowered priority (``warmup``): only the rest is added."""
     with contextlib.suppress(OSError, ValueError):
-        os.nice(int(os.environ.get("SOP_FORECAST_NICE", "10")))
+        step = int(os.environ.get("SOP_FORECAST_NICE", "10"))
+        os.nice(step if parent_nice is None else max(0, parent_nice + step - os.nice(0)))
+
+
+_POOLS = {"open": 0}  # local pools open in this process (they share one fork server)
+_POOLS_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _pool_context() -> Iterator[multiprocessing.context.BaseContext]:
+    """The start method of the local pool's workers.
+
+    ``forkserver`` where the platform has one (Linux, macOS): a fresh server process (safe to start from the
+    dashboard's multi-threaded process, unlike ``fork``) imports ``warmup`` - the pipeline and the models' lazy
+    imports, once - and forks every worker from itself, ready to forecast. With ``spawn`` (Windows) each worker
+    imports all of it again: about 2 CPU s per worker and run. When the last pool of this process closes, the
+    server is stopped: no idle process stays behind, and its CPU time (and its workers') is counted as this
+    process's children's (``resource.RUSAGE_CHILDREN``), as the spawned workers' was.
+    """
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        yield multiprocessing.get_context("spawn")
+        return
+    ctx = multiprocessing.get_context("forkserver")
+    with _POOLS_LOCK:
+        _POOLS["open"] += 1
+        ctx.set_forkserver_preload(["analytics.forecasting.warmup"])
+    try:
+        yield ctx
+    finally:
+        with _POOLS_LOCK:
+            _POOLS["open"] -= 1
+            if _POOLS["open"] == 0:
+                from multiprocessing import forkserver
+
+                # no public way to stop it; without this it would run (idle) until this process exits
+                with contextlib.suppress(AttributeError, OSError):
+                    forkserver._forkserver._stop()
 
 
 def _import_probe():
@@ -270,12 +309,25 @@ def make_executor(workers: int | None = None, dask_address: str | None = None) -
         # (measured: statsmodels Theta fits 25 ms -> 8 ms). Spawned workers read these before numpy loads.
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ.setdefault(var, "1")
-        # spawn, not fork: the dashboard calls this from a multi-threaded server process. Workers run at a lower
-        # CPU priority (nice 10, $SOP_FORECAST_NICE), so that people using the dashboard on the same machine
-        # are served first while a run is going; on an idle machine it makes no difference.
-        with _plain_main(), cf.ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"),
-                                                   initializer=_lower_priority) as ex:
+        # forkserver or spawn, not fork: the dashboard calls this from a multi-threaded server process
+        # (_pool_context). Workers run at a lower CPU priority (nice 10, $SOP_FORECAST_NICE), so that people
+        # using the dashboard on the same machine are served first while a run is going; on an idle machine it
+        # makes no difference.
+        with (
+            _pool_context() as ctx,
+            _plain_main(),
+            cf.ProcessPoolExecutor(
+                max_workers=n, mp_context=ctx, initializer=_lower_priority, initargs=(_niceness(),)
+            ) as ex,
+        ):
             yield ex, f"processes x{n}"
+
+
+def _niceness() -> int | None:
+    try:
+        return os.nice(0)
+    except OSError:
+        return None
 
 
 def run_series(

@@ -234,3 +234,17 @@ def test_csv_series_adds_same_month_rows_and_fills_gaps():
     # months since January 1970: February 2026 = 56 * 12 + 1 = 673 for both
     assert after_last == {"a": 673, "b": 673}
     assert batch._month_start(673) == date(2026, 2, 1)
+
+
+def test_local_pool_runs_niced_and_stops_its_fork_server(monkeypatch):
+    from multiprocessing import forkserver
+
+    monkeypatch.setenv("SOP_FORECAST_NICE", "5")
+    with batch.make_executor(2) as (ex, label):
+        nices = {f.result() for f in [ex.submit(batch._niceness) for _ in range(4)]}
+        y = 100 + 10 * np.sin(np.arange(36))
+        (r,) = batch.run_series([("s", y)], 3, ex)
+    assert label == "processes x2" and r.ok and len(r.forecast) == 3
+    # workers run 5 below this process (forked from the server, which lowered itself already: not 10 below)
+    assert nices == {min(batch._niceness() + 5, 19)}
+    assert forkserver._forkserver._forkserver_pid is None  # stopped with the last pool: no idle process left
