@@ -7,7 +7,9 @@ Pipeline:
 
 1. ``classify`` the series (smooth / erratic / intermittent / lumpy / new / inactive) and take that class's
    candidate models (``classify.CANDIDATES_BY_CLASS``). Leading zeros (months before the first demand) are
-   dropped before fitting.
+   dropped before fitting, except for intermittent and lumpy demand, whose methods count them as zero-demand
+   months; a series that records at least a year of them is classified with them, so it is not ``new``
+   (``classify.leading_zeros_are_history``: the database path never has them, a CSV input may).
 2. Rolling-origin backtest of every candidate: ``n_windows`` origins, each forecasting ``backtest_h``
    months (default: ``h``, shortened so that every training window keeps at least ``MIN_TRAIN`` months),
    origins ``ceil(backtest_h / n_windows)`` months apart. Parameters are estimated once, on the history up
@@ -63,7 +65,7 @@ from numpy.typing import ArrayLike
 
 from analytics.forecasting import metrics
 from analytics.forecasting.backtest import fit_candidates, fixed_parameter_forecasts, rolling_cutoffs
-from analytics.forecasting.classify import candidate_aliases, classify, demand_stats
+from analytics.forecasting.classify import candidate_aliases, classify, demand_stats, leading_zeros_are_history
 from analytics.forecasting.models import MODEL_ALIASES
 
 __all__ = ["MIN_TRAIN", "SWITCH_MARGIN", "SeriesForecast", "auto_forecast"]
@@ -205,8 +207,9 @@ def auto_forecast(
     levels = tuple(int(lv) for lv in levels)
     arr = np.asarray(y, dtype=float).ravel().copy()
     arr[~np.isfinite(arr)] = 0.0
-    demand_class = classify(arr)
-    stats = demand_stats(arr)
+    zeros_are_history = leading_zeros_are_history(arr)  # a year of recorded zeros before the first demand
+    demand_class = classify(arr, leading_zeros=zeros_are_history)
+    stats = demand_stats(arr, leading_zeros=zeros_are_history)
     candidates = list(candidate_aliases(demand_class))
     if model in (None, "", "auto"):
         model = None
@@ -216,6 +219,8 @@ def auto_forecast(
         candidates = [model, *[c for c in candidates if c != model]]
     nonzero = np.flatnonzero(arr != 0.0)
     offset = int(nonzero[0]) if nonzero.size else 0
+    if demand_class in RMSE_CLASSES:  # intermittent methods see recorded zero months as demand history
+        offset = 0
     history = arr[offset:]
 
     # --- backtest ---------------------------------------------------------------------------------

@@ -188,3 +188,37 @@ def test_detail_false_gives_the_same_forecast_without_the_frames():
     assert lean.error_sigma_lag1 == full.error_sigma_lag1
     assert lean.leaderboard is None and lean.backtest is None
     assert list(full.leaderboard.columns) == LEADERBOARD_COLUMNS
+
+
+def test_a_year_of_recorded_zeros_is_history_not_absence():
+    from analytics.forecasting.classify import classify, demand_stats, leading_zeros_are_history
+
+    # 30 recorded zero months, then demand in 3 of the last 6 months (first demand 6 months ago)
+    y = np.r_[np.zeros(30), [4.0, 0, 0, 6, 0, 5]]
+    assert classify(y) == "new"  # 6 months since the first demand
+    assert leading_zeros_are_history(y) and not leading_zeros_are_history(np.r_[np.zeros(11), [4.0, 0, 5]])
+    stats = demand_stats(y, leading_zeros=True)
+    assert (stats.history_months, stats.demand_months, stats.adi) == (36, 3, 12.0)  # 36 months / 3 demands
+    # sizes 4, 6, 5: mean 5, population variance 2/3, CV2 = (2/3) / 25 = 0.0267 < 0.49 -> intermittent
+    assert classify(y, leading_zeros=True) == "intermittent"
+    result = auto_forecast(y, 6)
+    assert result.demand_class == "intermittent" and result.chosen == "IMAPA"
+    # IMAPA over all 36 given months, not over the 6 since the first demand
+    expected = make_model("IMAPA").fit(y).predict(6)["mean"].to_numpy()
+    assert result.forecast["mean"].to_numpy() == pytest.approx(expected)
+    assert result.forecast["mean"].iloc[0] != pytest.approx(make_model("IMAPA").fit(y[30:]).predict(1)["mean"].iloc[0])
+
+
+def test_intermittent_methods_count_leading_zeros_other_classes_drop_them():
+    lead = np.zeros(5)
+    y = np.r_[lead, intermittent_demand()]
+    result = auto_forecast(y, 6)
+    assert result.demand_class in ("intermittent", "lumpy")
+    expected = make_model("IMAPA").fit(y).predict(6)["mean"].to_numpy()
+    assert result.forecast["mean"].to_numpy() == pytest.approx(expected)
+    # a smooth series after 5 leading zeros: the combination is fitted from the first demand on
+    s = seasonal_demand(48)
+    smooth = auto_forecast(np.r_[lead, s], 6, fast=True)
+    assert smooth.forecast["mean"].to_numpy() == pytest.approx(
+        auto_forecast(s, 6, fast=True).forecast["mean"].to_numpy()
+    )
