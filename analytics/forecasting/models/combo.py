@@ -11,7 +11,15 @@ from analytics.forecasting.models.base import Bounds, ForecastModel, UpdateCache
 from analytics.forecasting.models.members import fit_member
 from analytics.forecasting.models.prepared import trend_strength
 
-__all__ = ["COMBO_MEMBERS", "TREND_MEMBERS", "TREND_THRESHOLD", "TRIM_MIN_MEMBERS", "Combo", "combine"]
+__all__ = [
+    "COMBO_MEMBERS",
+    "INTERVAL_SCALE",
+    "TREND_MEMBERS",
+    "TREND_THRESHOLD",
+    "TRIM_MIN_MEMBERS",
+    "Combo",
+    "combine",
+]
 
 #: Members of the default combination (aliases for ``make_model``).
 COMBO_MEMBERS: tuple[str, ...] = ("Theta", "ETS", "ThetaQ", "HoltWinters", "ARIMA", "SeasonalNaive")
@@ -21,6 +29,13 @@ TREND_THRESHOLD = 0.9
 
 #: The members that extrapolate a trend (``SeasonalNaive`` has none, ``ThetaQ`` repeats Theta's half-slope).
 TREND_MEMBERS: tuple[str, ...] = ("ETS", "ARIMA", "Theta", "HoltWinters")
+
+#: Each bound's distance from the combined mean is multiplied by this, per level (levels not named: 1).
+#: Forecast errors have heavier tails than the members' normal intervals assume: on the tuning sets the 95%
+#: interval held 95.7% (M3) and 91.5% (M1) of the actuals but the 80% one 84.5% and 79.9%, so the 80% interval
+#: is narrowed by the factor that brings the two sets' pooled coverage to 80% (M3 4,284 + M1 1,851 pairs:
+#: 0.90 -> 79.1%, 0.95 -> 81.2%; 0.93 -> M3 about 81.8%, M1 77.4%).
+INTERVAL_SCALE: dict[int, float] = {80: 0.93}
 
 #: The trimmed mean drops the lowest and the highest member per month only when at least this many are kept.
 TRIM_MIN_MEMBERS = 5
@@ -90,8 +105,9 @@ class Combo(ForecastModel):
     Members that fall back are left out (and named in ``fallback_note``) unless all do, in which case the
     combination falls back to Naive; with fewer than ``TRIM_MIN_MEMBERS`` left the trimmed mean is the mean.
     Interval: each bound is the same trimmed mean (mean, median) of the members' bounds at that level
-    (quantile averaging); on the tuning sets the 80% / 95% intervals held 81% / 93% (M1) and 85% / 96% (M3)
-    of the actuals.
+    (quantile averaging), its distance from the mean then scaled by ``INTERVAL_SCALE`` (80%: 0.93); with the
+    trend rule, before that scaling, the 80% / 95% intervals held 79.9% / 91.5% (M1) and 84.5% / 95.7% (M3) of
+    the actuals.
     """
 
     alias = "Combo"
@@ -217,7 +233,8 @@ class Combo(ForecastModel):
         mean = combine(np.stack([p[0] for p in parts]), how)
         bounds: Bounds = {}
         for lv in levels:
-            lo = combine(np.stack([p[1][lv][0] for p in parts]), how)
-            hi = combine(np.stack([p[1][lv][1] for p in parts]), how)
+            scale = INTERVAL_SCALE.get(int(lv), 1.0)
+            lo = mean - scale * (mean - combine(np.stack([p[1][lv][0] for p in parts]), how))
+            hi = mean + scale * (combine(np.stack([p[1][lv][1] for p in parts]), how) - mean)
             bounds[lv] = (lo, hi)
         return mean, bounds
