@@ -734,7 +734,8 @@ def forecast_csv(
         steps = np.arange(horizon)
         month = np.concatenate([firsts[r.unique_id] + steps for r in results])
         dates = {m: _month_start(m) for m in np.unique(month).tolist()}
-        values = np.concatenate([r.forecast[["mean", "lo80", "hi80", "lo95", "hi95"]].to_numpy() for r in results])
+        bounds = ["mean", "lo80", "hi80", "lo95", "hi95"]  # -> forecast, lo80, ... (column by column: cheaper)
+        values = np.concatenate([np.column_stack([r.forecast[c].to_numpy() for c in bounds]) for r in results])
         out = pd.DataFrame(
             {
                 "series_id": np.repeat(np.array([r.unique_id for r in results], dtype=object), horizon),

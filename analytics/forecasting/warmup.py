@@ -18,6 +18,7 @@ def warm() -> None:
     """Forecast a smooth and an intermittent series once (results thrown away)."""
     import numpy as np
 
+    import analytics.forecasting.batch  # noqa: F401 - what the workers unpickle their task from
     from analytics.forecasting.auto import auto_forecast
 
     t = np.arange(36)
