@@ -80,7 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", type=_date, help="as-of date (default: latest date in the data)")
     p.add_argument("--workers", type=int, help="local worker processes (default: one per core)")
     p.add_argument("--dask", metavar="ADDRESS", help="run the batch on a Dask cluster (e.g. tcp://scheduler:8786)")
-    p.add_argument("--input", help="CSV with series_id, period, value (forecast it instead of the database)")
+    p.add_argument(
+        "--input",
+        help="CSV with series_id, period, value (also unique_id, ds, y or sku, date, qty; period a date or a "
+        "month number 1, 2, 3 ...), forecast instead of the database",
+    )
     p.add_argument("--output", help="where --input mode writes its forecasts (CSV)")
     p.add_argument("--model", default="auto", metavar="MODEL",
                    help="auto (default: per demand class, backtested) or one model for every series: Combo, ARIMA, "

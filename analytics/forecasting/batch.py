@@ -668,11 +668,44 @@ def _month_start(month: int) -> date:
     return date(1970 + month // 12, month % 12 + 1, 1)
 
 
-def _csv_series(raw: pd.DataFrame) -> tuple[list[tuple[str, np.ndarray]], dict[str, int]]:
+#: Column names ``forecast --input`` also accepts (case-insensitive) for series_id, period and value, so that a
+#: file in statsforecast's long format (unique_id, ds, y) or a plain export (sku, date, quantity) needs no editing.
+CSV_COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
+    "series_id": ("series_id", "unique_id", "id", "series", "sku", "item", "item_id", "product"),
+    "period": ("period", "ds", "date", "month", "time"),
+    "value": ("value", "y", "qty", "quantity", "demand", "sales", "units"),
+}
+
+
+def _csv_columns(columns: list[str], source: object) -> dict[str, str]:
+    """Rename map from the file's columns to series_id, period, value (``CSV_COLUMN_ALIASES``); ValueError
+    naming what is missing or ambiguous."""
+    lower: dict[str, list[str]] = {}
+    for c in columns:
+        lower.setdefault(c.strip().lower(), []).append(c)
+    rename, problems = {}, []
+    for target, aliases in CSV_COLUMN_ALIASES.items():
+        found = [c for a in aliases for c in lower.get(a, [])]
+        if not found:
+            problems.append(f"no {target} column (accepted: {', '.join(aliases)})")
+        elif len(found) > 1 and found[0].strip().lower() != target:
+            problems.append(f"{target}: more than one candidate column ({', '.join(found)}); rename one")
+        else:
+            rename[found[0]] = target
+    if problems:
+        raise ValueError(f"{source}: " + "; ".join(problems))
+    return rename
+
+
+def _csv_series(raw: pd.DataFrame, numbered: bool = False) -> tuple[list[tuple[str, np.ndarray]], dict[str, int]]:
     """(series_id, monthly history) sorted by id, gaps between months as 0, and the month after each series'
-    last one (months since January 1970). ``raw``: series_id (str), period (datetime), value (number); values
-    of the same series and month are added (in file order)."""
-    month = (raw["period"].dt.year.to_numpy() - 1970) * 12 + raw["period"].dt.month.to_numpy() - 1
+    last one (months since January 1970, or the next period number when ``numbered``). ``raw``: series_id
+    (str), period (datetime, or int month numbers when ``numbered``), value (number); values of the same
+    series and month are added (in file order)."""
+    if numbered:
+        month = raw["period"].to_numpy(dtype=np.int64)
+    else:
+        month = (raw["period"].dt.year.to_numpy() - 1970) * 12 + raw["period"].dt.month.to_numpy() - 1
     sums = raw.assign(month=month).groupby(["series_id", "month"], sort=True)["value"].sum()
     ids = sums.index.get_level_values(0)
     months = sums.index.get_level_values(1).to_numpy(dtype=np.int64)
@@ -702,22 +735,29 @@ def forecast_csv(
     model: str | None = None,
 ) -> pd.DataFrame:
     """Forecast monthly series from a long CSV (series_id, period, value) into a CSV with
-    series_id, period, model, forecast, lo80, hi80, lo95, hi95. Gaps between months count as 0.
+    series_id, period, model, forecast, lo80, hi80, lo95, hi95. Gaps between months count as 0, and so do
+    empty values. Other column names are accepted (``CSV_COLUMN_ALIASES``: unique_id, ds, y as statsforecast
+    writes them; sku, date, quantity). ``period``: a date (any day of the month), or whole numbers 1, 2, 3
+    ... counting months, in which case the output numbers its months on from each series' last.
     ``model``: as :func:`run_forecast` (None: the automatic choice)."""
     model = check_model(model)
-    raw = pd.read_csv(input_path, dtype={"series_id": str})
-    missing = {"series_id", "period", "value"} - set(raw.columns)
-    if missing:
-        raise ValueError(
-            f"{input_path}: missing column(s) {', '.join(sorted(missing))} (expected series_id, period, value)"
-        )
-    raw["period"] = pd.to_datetime(raw["period"], errors="coerce")
-    bad = raw[raw["period"].isna() | pd.to_numeric(raw["value"], errors="coerce").isna()]
+    raw = pd.read_csv(input_path, dtype=str, keep_default_na=False)
+    raw = raw.rename(columns=_csv_columns(list(raw.columns), input_path))
+    text = raw["period"].str.strip()
+    numbered = bool(len(text)) and bool(text.str.fullmatch(r"[+-]?\d+").all())
+    if numbered:  # periods numbered 1, 2, 3 ... (statsforecast's integer ds): consecutive months
+        raw["period"] = pd.to_numeric(text)
+    else:
+        raw["period"] = pd.to_datetime(text, errors="coerce")
+    values = pd.to_numeric(raw["value"].str.strip().replace("", "0"), errors="coerce")
+    bad = raw[raw["period"].isna() | values.isna()]
     if len(bad):
         row = int(bad.index[0]) + 2
-        raise ValueError(f"{input_path} row {row}: period must be a date and value a number")
-    raw["value"] = pd.to_numeric(raw["value"])
-    series, firsts = _csv_series(raw)
+        col = "period" if pd.isna(bad["period"].iloc[0]) else "value"
+        what = "a date (e.g. 2024-01 or 2024-01-31) or a month number" if col == "period" else "a number"
+        raise ValueError(f"{input_path} row {row}, column {col}: {bad[col].iloc[0]!r} is not {what}")
+    raw["value"] = values
+    series, firsts = _csv_series(raw, numbered)
     if executor is not None:
         results = run_series(series, horizon, executor, progress=progress, model=model, detail=False)
     else:
@@ -733,7 +773,7 @@ def forecast_csv(
         # one frame for every series at once (a frame per series cost more than the IMAPA fits behind it)
         steps = np.arange(horizon)
         month = np.concatenate([firsts[r.unique_id] + steps for r in results])
-        dates = {m: _month_start(m) for m in np.unique(month).tolist()}
+        dates = {m: m if numbered else _month_start(m) for m in np.unique(month).tolist()}
         bounds = ["mean", "lo80", "hi80", "lo95", "hi95"]  # -> forecast, lo80, ... (column by column: cheaper)
         values = np.concatenate([np.column_stack([r.forecast[c].to_numpy() for c in bounds]) for r in results])
         out = pd.DataFrame(

@@ -93,9 +93,34 @@ def test_csv_mode_rejects_bad_rows(tmp_path):
     src.write_text("series_id,period,value\na,2026-01-01,5\na,not a date,6\n", encoding="utf-8")
     with pytest.raises(ValueError, match="row 3"):
         batch.forecast_csv(src, tmp_path / "out.csv", horizon=3)
-    src.write_text("id,period,value\na,2026-01-01,5\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="series_id"):
+    src.write_text("name,period,value\na,2026-01-01,5\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="no series_id column"):
         batch.forecast_csv(src, tmp_path / "out.csv", horizon=3)
+    src.write_text("series_id,period,value\na,2026-01-01,5\na,2026-02-01,lots\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="row 3, column value: 'lots' is not a number"):
+        batch.forecast_csv(src, tmp_path / "out.csv", horizon=3)
+    src.write_text("sku,date,qty,quantity\na,2026-01-01,5,5\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="more than one candidate column"):
+        batch.forecast_csv(src, tmp_path / "out.csv", horizon=3)
+
+
+def test_csv_mode_reads_statsforecast_long_format_with_numbered_periods(tmp_path):
+    """unique_id, ds, y with ds = 1, 2, 3 ... (how statsforecast's M3 data come): the same forecast as the dated
+    file, and the output numbers the months on from each series' last (36 -> 37..40)."""
+    dated = tmp_path / "dated.csv"
+    _series_csv(dated)
+    df = pd.read_csv(dated)
+    seasonal = df[df["series_id"] == "seasonal"]
+    numbered = pd.DataFrame({"unique_id": "seasonal", "ds": np.arange(1, 37), "y": seasonal["value"].to_numpy()})
+    src = tmp_path / "numbered.csv"
+    numbered.to_csv(src, index=False)
+    with cf.ThreadPoolExecutor(2) as ex:
+        a = batch.forecast_csv(dated, tmp_path / "a.csv", horizon=4, executor=ex)
+        b = batch.forecast_csv(src, tmp_path / "b.csv", horizon=4, executor=ex)
+    a = a[a["series_id"] == "seasonal"].reset_index(drop=True)
+    assert b["period"].tolist() == [37, 38, 39, 40]
+    assert b["forecast"].to_numpy() == pytest.approx(a["forecast"].to_numpy())
+    assert pd.read_csv(tmp_path / "b.csv")["period"].tolist() == [37, 38, 39, 40]
 
 
 def test_cli_csv_mode(tmp_path):
