@@ -385,27 +385,9 @@ def result_frames(
     With ``reconciled`` (unique_id, step, mean, lo80, hi80, lo95, hi95 from ``reconcile.reconcile_run``),
     ``forecast_intervals`` holds the reconciled numbers of the series it covers and ``forecast_base`` the
     engine's own (base) forecasts of every series."""
-    intervals, boards, backtests = [], [], []
-    for r in results:
-        if not r.ok:
-            continue
-        f = r.forecast.copy()
-        f["period"] = _month_list(first_period, len(f))
-        f["unique_id"] = r.unique_id
-        intervals.append(f[["unique_id", "step", "period", "mean", "lo80", "hi80", "lo95", "hi95"]].assign(model=r.chosen))
-        b = r.leaderboard.copy()
-        b["unique_id"] = r.unique_id
-        b["demand_class"] = r.demand_class
-        b["reason"] = np.where(b["chosen"], r.reason, "")
-        b["error_sigma_lag1"] = np.where(b["chosen"], r.error_sigma_lag1, np.nan)
-        boards.append(b)
-        if r.backtest is not None and len(r.backtest):
-            bt = r.backtest.copy()
-            months = history[r.unique_id]
-            bt["cutoff_period"] = [months[int(c)] for c in bt["cutoff"]]
-            bt["period"] = [kpis.add_months(months[int(c)], int(s)) for c, s in zip(bt["cutoff"], bt["step"])]
-            bt["unique_id"] = r.unique_id
-            backtests.append(bt)
+    # Each piece is concatenated once over all series and its columns added as whole arrays: a copy and a few
+    # column assignments per series cost more (3.4 ms per series) than forecasting an intermittent one.
+    ok = [r for r in results if r.ok]
     cols_i = ["unique_id", "period", "model", "mean", "lo80", "hi80", "lo95", "hi95"]
     cols_b = [
         "unique_id",
@@ -421,7 +403,49 @@ def result_frames(
         "error_sigma_lag1",
     ]
     cols_t = ["unique_id", "cutoff_period", "period", "step", "model", "forecast", "y"]
-    fan = pd.concat(intervals, ignore_index=True) if intervals else pd.DataFrame(columns=[*cols_i, "step"])
+    ids = np.array([r.unique_id for r in ok], dtype=object)
+    if ok:
+        fc = pd.concat([r.forecast for r in ok], ignore_index=True)
+        lens = [len(r.forecast) for r in ok]
+        horizon = np.concatenate([np.arange(n) for n in lens])
+        fan = pd.DataFrame(
+            {
+                "unique_id": np.repeat(ids, lens),
+                "step": fc["step"].to_numpy(),
+                "period": np.array(_month_list(first_period, max(lens)), dtype=object)[horizon],
+                **{c: fc[c].to_numpy() for c in ["mean", "lo80", "hi80", "lo95", "hi95"]},
+                "model": np.repeat(np.array([r.chosen for r in ok], dtype=object), lens),
+            }
+        )
+        b = pd.concat([r.leaderboard for r in ok], ignore_index=True)
+        lens = [len(r.leaderboard) for r in ok]
+        chosen = b["chosen"].to_numpy(dtype=bool)
+        b["unique_id"] = np.repeat(ids, lens)
+        b["demand_class"] = np.repeat(np.array([r.demand_class for r in ok], dtype=object), lens)
+        b["reason"] = np.where(chosen, np.repeat(np.array([r.reason for r in ok], dtype=object), lens), "")
+        b["error_sigma_lag1"] = np.where(chosen, np.repeat([r.error_sigma_lag1 for r in ok], lens), np.nan)
+        board = b[cols_b]
+    else:
+        fan = pd.DataFrame(columns=[*cols_i, "step"])
+        board = pd.DataFrame(columns=cols_b)
+    with_bt = [r for r in ok if r.backtest is not None and len(r.backtest)]
+    if with_bt:
+        bt = pd.concat([r.backtest for r in with_bt], ignore_index=True)
+        cut_dates, cut_months = [], []
+        for r in with_bt:  # the cutoff is an index into the series' own months
+            cut = r.backtest["cutoff"].to_numpy(dtype=np.int64)
+            months = np.array(history[r.unique_id], dtype=object)
+            cut_dates.append(months[cut])
+            cut_months.append(np.array([d.year * 12 + d.month - 1 for d in months], dtype=np.int64)[cut])
+        period = np.concatenate(cut_months) + bt["step"].to_numpy(dtype=np.int64)  # kpis.add_months, as months
+        uniq, at = np.unique(period, return_inverse=True)
+        bt["cutoff_period"] = np.concatenate(cut_dates)
+        bt["period"] = np.array([date(m // 12, m % 12 + 1, 1) for m in uniq.tolist()], dtype=object)[at]
+        bt["unique_id"] = np.repeat(np.array([r.unique_id for r in with_bt], dtype=object),
+                                    [len(r.backtest) for r in with_bt])
+        backtests = bt[cols_t]
+    else:
+        backtests = pd.DataFrame(columns=cols_t)
     base = fan[cols_i].copy()
     if reconciled is not None and len(reconciled):
         bounds = ["mean", "lo80", "hi80", "lo95", "hi95"]
@@ -430,15 +454,7 @@ def result_frames(
         has = fan["mean_rec"].notna()
         for col in bounds:
             fan.loc[has, col] = fan.loc[has, col + "_rec"]
-    out = {
-        "forecast_intervals": fan[cols_i],
-        "forecast_leaderboard": pd.concat(boards, ignore_index=True)[cols_b]
-        if boards
-        else pd.DataFrame(columns=cols_b),
-        "forecast_backtests": pd.concat(backtests, ignore_index=True)[cols_t]
-        if backtests
-        else pd.DataFrame(columns=cols_t),
-    }
+    out = {"forecast_intervals": fan[cols_i], "forecast_leaderboard": board, "forecast_backtests": backtests}
     if reconciled is not None:
         out["forecast_base"] = base
     for name, df in out.items():

@@ -273,3 +273,30 @@ def test_local_pool_runs_niced_and_stops_its_fork_server(monkeypatch):
     # workers run 5 below this process (forked from the server, which lowered itself already: not 10 below)
     assert nices == {min(batch._niceness() + 5, 19)}
     assert forkserver._forkserver._forkserver_pid is None  # stopped with the last pool: no idle process left
+
+
+def test_result_frames_place_each_row_in_its_months():
+    fc = pd.DataFrame({"step": [1, 2], "mean": [5.0, 6.0], "lo80": [4.0, 5.0], "hi80": [6.0, 7.0],
+                       "lo95": [3.0, 4.0], "hi95": [7.0, 8.0]})
+    board = pd.DataFrame({"model": ["IMAPA", "Naive"], "wmape": [0.5, 0.6], "mase": [1.0, 1.1],
+                          "smape": [0.4, 0.5], "bias": [0.0, 0.1], "chosen": [True, False], "notes": ["", ""]})
+    bt = pd.DataFrame({"cutoff": np.array([2, 2], dtype="int64"), "step": np.array([1, 2], dtype="int64"),
+                       "y": [1.0, 2.0], "model": ["IMAPA", "IMAPA"], "forecast": [1.5, 1.5]})
+    results = [
+        batch.SeriesResult("a", True, "intermittent", "IMAPA", "class default", fc, board, bt, 0.7),
+        batch.SeriesResult("broken", False, error="ValueError: x"),
+        batch.SeriesResult("b", True, "intermittent", "IMAPA", "why b", fc * 2, board, bt.iloc[:0], 0.9),
+    ]
+    history = {"a": [date(2025, m, 1) for m in range(1, 13)], "b": [date(2024, 7, 1)] * 12}
+    out = batch.result_frames(results, history, date(2026, 1, 1), 7, date(2025, 12, 31))
+    fan = out["forecast_intervals"]
+    assert list(fan["unique_id"]) == ["a", "a", "b", "b"] and list(fan["run_id"]) == [7] * 4
+    assert list(fan["period"]) == [date(2026, 1, 1), date(2026, 2, 1)] * 2
+    assert list(fan["mean"]) == [5.0, 6.0, 10.0, 12.0] and set(fan["model"]) == {"IMAPA"}
+    lb = out["forecast_leaderboard"]
+    # the reason and the lag-1 spread only on each series' chosen row
+    assert list(lb["reason"]) == ["class default", "", "why b", ""]
+    np.testing.assert_array_equal(lb["error_sigma_lag1"], [0.7, np.nan, 0.9, np.nan])
+    t = out["forecast_backtests"]  # only "a" has backtest rows; cutoff 2 = its third month, March 2025
+    assert list(t["cutoff_period"]) == [date(2025, 3, 1)] * 2
+    assert list(t["period"]) == [date(2025, 4, 1), date(2025, 5, 1)] and set(t["unique_id"]) == {"a"}
