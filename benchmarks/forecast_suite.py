@@ -184,7 +184,9 @@ RAW_FILES = {
 }
 
 # where clones of the repositories in RAW_FILES may be found (``--raw-from``); None: only DATA_DIR/raw is looked in
-RAW_FROM: Path | None = Path(os.environ["FORECAST_SUITE_RAW_FROM"]) if os.environ.get("FORECAST_SUITE_RAW_FROM") else None
+RAW_FROM: Path | None = (
+    Path(os.environ["FORECAST_SUITE_RAW_FROM"]) if os.environ.get("FORECAST_SUITE_RAW_FROM") else None
+)
 
 SMOOTH_PEERS = ("AutoETS", "AutoARIMA", "AutoTheta", "DynamicOptimizedTheta", "AutoCES")
 INTERMITTENT_PEERS = ("CrostonSBA", "TSB", "ADIDA", "IMAPA", "WindowAverage")
