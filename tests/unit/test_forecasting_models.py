@@ -179,6 +179,23 @@ def test_seasonal_adjustment_indices_average_one():
     assert adj.reseasonalise(adj.adjust(y)[-12:], 36) == pytest.approx(y[-12:] * 0 + adj.adjust(y)[-12:] * adj.indices)
 
 
+def test_seasonal_indices_come_from_the_last_five_years():
+    # two years with the peak in January, then six with it in July, at a flat level of 100: the last five years'
+    # detrended values (months 30-89, the centred 2x12 average is defined up to month 89) all see the July
+    # pattern only, so the indices are exactly it; over the whole history January would keep a share
+    old = np.ones(12)
+    old[0], old[6] = 1.5, 0.5
+    new = np.ones(12)
+    new[0], new[6] = 0.5, 1.5
+    y = 100 * np.r_[np.tile(old, 2), np.tile(new, 6)]
+    adj = seasonal_adjustment(y, 12)
+    assert adj.method == "multiplicative"
+    np.testing.assert_allclose(adj.indices, new)
+    np.testing.assert_allclose(adj.future(96, 12), new)  # month 96 is a January
+    whole = seasonal_adjustment(y, 12, window=None)
+    assert whole.indices[0] > 0.55 and whole.indices[6] < 1.45  # the old pattern still pulls the average
+
+
 def test_combo_is_the_mean_of_its_members():
     y = seasonal_series()
     members = [make_model(a).fit(y) for a in ("Theta", "ETS")]
