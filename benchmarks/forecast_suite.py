@@ -320,17 +320,16 @@ def extract_raw(target: Path, raw_from: Path | None) -> bool:
     return False
 
 
-def prepare(ds: DataSet, python: Path | None, raw_from: Path | None = None) -> Path | None:
+def prepare(ds: DataSet, python: Path | None) -> Path | None:
     """The set's long CSV under DATA_DIR, converted from its raw file on first use; None when not available.
 
-    A missing raw file is copied out of a clone of its repository under ``raw_from`` (default: ``--raw-from`` /
+    A missing raw file is copied out of a clone of its repository under ``RAW_FROM`` (``--raw-from`` /
     ``$FORECAST_SUITE_RAW_FROM``) when there is one."""
-    raw_from = raw_from if raw_from is not None else RAW_FROM
     csv = DATA_DIR / f"{ds.key}.csv"
     if csv.exists():
         return csv
     raws = [DATA_DIR / "raw" / name for name in ds.raw]
-    missing = [p for p in raws if not p.exists() and not extract_raw(p, raw_from)]
+    missing = [p for p in raws if not p.exists() and not extract_raw(p, RAW_FROM)]
     if missing:
         for p in missing:
             repo, commit, path = RAW_FILES[p.name]
