@@ -20,7 +20,9 @@ against the actuals after it. Scores are averaged over every (series, origin) pa
   one-step change, the M5 scaling) and scaled MAE (mean absolute error over the in-sample mean). Pairs whose
   in-sample history is all zeros are left out for every method.
 - Interval coverage: the share of actuals inside the 80% and the 95% interval, pooled over every step of every
-  pair (nominal 80 and 95). Ours, and each peer that gives intervals (the intermittent peers do not).
+  pair (nominal 80 and 95). Ours, and each peer that gives intervals (the intermittent peers do not). On smooth
+  sets also the mean scaled interval score at each level (``metrics.msis``, the M4 competition's MSIS, averaged
+  over pairs; lower is better): coverage alone rewards an interval that is wide enough, the score also its width.
 - Time: wall seconds and CPU seconds per forecast (one series at one origin), this process and its workers.
   The machine is shared: compare CPU seconds, not wall seconds, unless the load average says it was idle.
 
@@ -111,7 +113,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from analytics.forecasting import batch  # noqa: E402
-from analytics.forecasting.metrics import mase, smape  # noqa: E402
+from analytics.forecasting.metrics import mase, msis, smape  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out"
 DATA_DIR = Path(os.environ.get("FORECAST_SUITE_DATA", "/work/shared/data/forecast_suite"))
@@ -696,6 +698,8 @@ class Score:
     secondary: float
     cov80: float = math.nan
     cov95: float = math.nan
+    msis80: float = math.nan  # mean scaled interval score (smooth sets; metrics.msis), per pair then averaged
+    msis95: float = math.nan
     failed: int = 0  # pairs with a non-finite forecast (scored as the seasonal-naive forecast would be: left in)
 
 
@@ -719,6 +723,11 @@ def score(r: Result, w: Windows, ok: np.ndarray, kind: str) -> Score:
     if r.lo95 is not None and r.hi95 is not None:
         y = w.test[ok]
         s.cov95 = float(np.mean((y >= r.lo95[ok]) & (y <= r.hi95[ok])))
+    if kind == "smooth":
+        for level, lo, hi in ((80, r.lo80, r.hi80), (95, r.lo95, r.hi95)):
+            if lo is not None and hi is not None:
+                vals = [msis(w.test[i], lo[i], hi[i], w.train[i], level, SEASON) for i in np.flatnonzero(ok)]
+                setattr(s, f"msis{level}", float(np.nanmean(vals)) if vals else math.nan)
     return s
 
 
@@ -795,17 +804,21 @@ def summary_table(reports: list[SetReport]) -> str:
 
 
 def coverage_table(reports: list[SetReport]) -> str:
-    """Empirical coverage of the 80% / 95% intervals per set: ours and each peer that gives intervals."""
+    """Empirical coverage of the 80% / 95% intervals per set, and on smooth sets their mean scaled interval
+    score (MSIS, lower is better): ours and each peer that gives intervals."""
     names = [OURS, *SMOOTH_PEERS]
     lines = [
-        "| set | role | " + " | ".join(f"{n} 80% / 95%" for n in names) + " |",
+        "| set | role | " + " | ".join(f"{n} 80% / 95% (MSIS 80 / 95)" for n in names) + " |",
         "|---|---|" + "---:|" * len(names),
     ]
     for rep in reports:
         cells = []
         for n in names:
             sc = rep.scores.get(n)
-            cells.append(f"{_pct(sc.cov80)} / {_pct(sc.cov95)}" if sc and np.isfinite(sc.cov80) else "")
+            cell = f"{_pct(sc.cov80)} / {_pct(sc.cov95)}" if sc and np.isfinite(sc.cov80) else ""
+            if cell and np.isfinite(sc.msis80):
+                cell += f" ({sc.msis80:.2f} / {sc.msis95:.2f})"
+            cells.append(cell)
         lines.append(f"| {rep.ds.label} | {rep.ds.role} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

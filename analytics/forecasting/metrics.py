@@ -11,6 +11,8 @@ Conventions (shared with the leaderboard in ``auto.py`` and the M3 benchmark):
 - ``smape``  M3 definition as a fraction (like wmape and bias): mean over the horizon of 2|y - f| / (|y| + |f|),
   a step with 0/0 counts as 0; the M3 tables print it x 100 (benchmarks/m3_monthly.py).
 - ``bias``   sum(f - y) / sum(y): positive means over-forecasting; NaN when sum(y) is 0.
+- ``msis``   mean scaled interval score of a level-% interval (M4): width plus 2 / alpha times each miss, over
+  the ``mase`` scale; lower is better, and it rewards a narrow interval only while it still holds the actuals.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-__all__ = ["bias", "mae", "mase", "smape", "wmape"]
+__all__ = ["bias", "mae", "mase", "msis", "smape", "wmape"]
 
 
 def _pair(y: ArrayLike, f: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
@@ -91,6 +93,24 @@ def mase(y: ArrayLike, f: ArrayLike, y_train: ArrayLike, m: int = 12) -> float:
     if not np.isfinite(scale) or scale == 0.0 or y_arr.size == 0:
         return float("nan")
     return float(np.mean(np.abs(y_arr - f_arr)) / scale)
+
+
+def msis(y: ArrayLike, lo: ArrayLike, hi: ArrayLike, y_train: ArrayLike, level: float, m: int = 12) -> float:
+    """Mean scaled interval score of the interval [lo, hi] at ``level`` % (the M4 competition's MSIS).
+
+    mean over steps of (hi - lo) + 2 / a (lo - y) [y < lo] + 2 / a (y - hi) [y > hi], a = 1 - level / 100,
+    divided by ``mase_scale(y_train, m)``. Example: y_train = [1, 2, 4] (scale 1.5), level 80 (2 / a = 10),
+    y = [5, 9], lo = [4, 4], hi = [6, 8] -> steps 2 and 4 + 10 x 1 = 14, mean 8, MSIS 8 / 1.5 = 5.3333.
+    NaN when the scale is 0 or undefined.
+    """
+    y_arr, lo_arr = _pair(y, lo)
+    _, hi_arr = _pair(y, hi)
+    scale = mase_scale(y_train, m)
+    if not np.isfinite(scale) or scale == 0.0 or y_arr.size == 0:
+        return float("nan")
+    a = 1.0 - float(level) / 100.0
+    score = (hi_arr - lo_arr) + 2.0 / a * (np.clip(lo_arr - y_arr, 0.0, None) + np.clip(y_arr - hi_arr, 0.0, None))
+    return float(np.mean(score) / scale)
 
 
 def bias(y: ArrayLike, f: ArrayLike) -> float:

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics.forecasting.auto import SeriesForecast, auto_forecast
+from analytics.forecasting.auto import SeriesForecast, auto_forecast, calibrate_bounds
 from analytics.forecasting.models import Combo, make_model
 
 FORECAST_COLUMNS = ["step", "mean", "lo80", "hi80", "lo95", "hi95"]
@@ -222,3 +222,56 @@ def test_intermittent_methods_count_leading_zeros_other_classes_drop_them():
     assert smooth.forecast["mean"].to_numpy() == pytest.approx(
         auto_forecast(s, 6, fast=True).forecast["mean"].to_numpy()
     )
+
+
+def test_calibration_scales_each_bound_by_the_backtest_errors_quantile():
+    # Worked by hand: a flat forecast of 100 with an 80% interval of +-10; six backtest errors of +-5, +-2, +-4
+    # against backtest forecasts of 100 (the mean's level, so half-widths stay 10): z = 0.5, 0.5, 0.2, 0.2,
+    # 0.4, 0.4. The 80% quantile (numpy's linear rule: position 0.8 x 5 = 4 of the sorted values) is 0.5, so
+    # the interval was twice as wide as the backtest needed; factor 0.5 ** 0.3 = 0.81225.
+    mean = np.array([100.0, 100.0])
+    bounds = {80: (np.array([90.0, 90.0]), np.array([110.0, 110.0]))}
+    actual = np.array([[105.0, 95.0], [102.0, 98.0], [104.0, 96.0]])
+    backtest = np.full((3, 2), 100.0)
+    out, factors = calibrate_bounds(mean, bounds, actual, backtest)
+    assert factors[80] == pytest.approx(0.5**0.3) == pytest.approx(0.81225, abs=1e-5)
+    np.testing.assert_allclose(out[80][0], [91.8775, 91.8775], atol=1e-4)
+    np.testing.assert_allclose(out[80][1], [108.1225, 108.1225], atol=1e-4)
+
+
+def test_calibration_measures_errors_relative_to_the_backtest_level_and_clips_the_factor():
+    mean = np.array([100.0, 100.0])
+    bounds = {
+        80: (np.array([90.0, 90.0]), np.array([110.0, 110.0])),
+        95: (np.array([80.0, 80.0]), np.array([120.0, 120.0])),
+    }
+    # backtest forecasts at half the mean's level: the half-width there is 5, so errors of +-5 are z = 1 at 80%
+    actual = np.array([[55.0, 45.0], [55.0, 45.0], [55.0, 45.0]])
+    out, factors = calibrate_bounds(mean, bounds, actual, np.full((3, 2), 50.0))
+    assert factors[80] == pytest.approx(1.0)
+    np.testing.assert_allclose(out[80][1], [110.0, 110.0])
+    # the same errors are z = 0.5 of the 95% half-width of 10 there: factor 0.5 ** 0.3
+    assert factors[95] == pytest.approx(0.5**0.3)
+    # errors 10 times the half-width: the factor is clipped at 2 before the exponent
+    huge = np.array([[150.0, -50.0], [150.0, -50.0], [150.0, -50.0]])
+    _, factors = calibrate_bounds(mean, bounds, huge, np.full((3, 2), 100.0))
+    assert factors[80] == pytest.approx(2.0**0.3)
+
+
+def test_calibration_needs_six_errors_and_keeps_levels_nested():
+    mean = np.array([100.0] * 5)
+    bounds = {80: (np.full(5, 90.0), np.full(5, 110.0)), 95: (np.full(5, 89.0), np.full(5, 111.0))}
+    actual, backtest = np.full((1, 5), 130.0), np.full((1, 5), 100.0)
+    out, factors = calibrate_bounds(mean, bounds, actual, backtest)
+    assert factors == {} and out[80][1][0] == 110.0  # 5 errors: too few, unchanged
+    actual, backtest = np.full((2, 5), 130.0), np.full((2, 5), 100.0)  # z = 3 at 80% (clip 2), 30/11 at 95%
+    out, factors = calibrate_bounds(mean, bounds, actual, backtest)
+    assert factors[80] == pytest.approx(2.0**0.3) and factors[95] == pytest.approx(2.0**0.3)
+    assert (out[95][1] >= out[80][1]).all() and (out[95][0] <= out[80][0]).all()
+
+
+def test_smooth_series_intervals_are_calibrated_and_the_reason_says_so():
+    result = auto_forecast(seasonal_demand(), 12)
+    assert "intervals scaled by the backtest errors: 80% x" in result.reason
+    check_shape(result, 12)
+    assert "intervals scaled" not in auto_forecast(intermittent_demand(), 6).reason

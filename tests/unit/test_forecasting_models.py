@@ -278,6 +278,15 @@ def test_mase_by_hand():
     assert math.isnan(metrics.mase([1], [1], [3, 3, 3], m=1))
 
 
+def test_msis_by_hand():
+    # scale 1.5 (lag 1, as above); level 80 -> 2 / 0.2 = 10 per unit missed. Step 1: y 5 inside [4, 6]: width 2.
+    # Step 2: y 9 above [4, 8]: width 4 + 10 x 1 = 14. Mean 8 -> 8 / 1.5.
+    assert metrics.msis([5, 9], [4, 4], [6, 8], [1, 2, 4], 80) == pytest.approx(8 / 1.5)
+    # a miss below at 95%: 2 / 0.05 = 40 per unit; width 2 + 40 x 0.5 = 22, scale 1.5
+    assert metrics.msis([3.5], [4], [6], [1, 2, 4], 95) == pytest.approx(22 / 1.5)
+    assert math.isnan(metrics.msis([1], [0], [2], [3, 3, 3], 80, m=1))
+
+
 # --------------------------------------------------------------------------------------------------
 # classification
 # --------------------------------------------------------------------------------------------------
