@@ -114,7 +114,9 @@ def forecast_fan_figure(
                                  line={"color": GREEN, "width": 2, "dash": "dot"}))
     fig.add_trace(go.Scatter(x=pd.to_datetime(history["month"]), y=history["actual"], name="actual orders",
                              line={"color": "#000000", "width": 2}, mode="lines+markers", marker={"size": 5}))
-    return _layout(fig, title, "units", height=460)
+    fig = _layout(fig, title, "units", height=460)
+    fig.update_yaxes(rangemode="nonnegative")  # demand is never negative: an all-zero series gets 0..1, not -1..1
+    return fig
 
 
 def backtest_figure(bt: pd.DataFrame, history: pd.DataFrame, model: str) -> go.Figure:

@@ -220,12 +220,22 @@ def sigma_from_interval(mean: ArrayLike, lo80: ArrayLike, hi80: ArrayLike) -> np
 
 
 class _Weights:
-    """W = diag(w) + L'L (L: k x n, k may be 0)."""
+    """W = diag(w) + L'L (L: k x n, k may be 0).
+
+    A series whose error variance is 0 (an inactive item: forecast 0, no backtest, a zero-width interval) gets a
+    tiny weight instead (``1e-9`` of the largest), so that ``K`` stays invertible; ``exact`` marks those series.
+    MinT leaves such a series exactly at its base forecast (its row of W U is 0), so ``reconcile`` and
+    ``reconciled_std`` put them back there rather than keep the floor's tiny adjustment (a 0.00001-unit
+    forecast with a fan, on 615 of the Superstore export's products before this).
+    """
 
     def __init__(self, w: np.ndarray, L: np.ndarray | None = None):
-        floor = 1e-9 * max(float(np.max(w)) if w.size else 1.0, 1e-12)
-        self.w = np.maximum(np.asarray(w, dtype=float), floor)
+        raw = np.asarray(w, dtype=float)
+        floor = 1e-9 * max(float(np.max(raw)) if raw.size else 1.0, 1e-12)
+        self.w = np.maximum(raw, floor)
         self.L = np.zeros((0, self.w.size)) if L is None else L
+        no_l = ~np.any(self.L != 0.0, axis=0) if self.L.size else np.ones(self.w.size, dtype=bool)
+        self.exact = (raw <= 0.0) & no_l
 
     def times(self, X: np.ndarray) -> np.ndarray:
         out = self.w[:, None] * X
@@ -315,6 +325,8 @@ def reconcile(
     else:
         weights = _weights(method, h, cov) if W is None else _dense_weights(W)
         b = _Projection.build(h, weights).apply(Y)[na:]
+        exact = weights.exact[na:]
+        b[exact] = Y[na:][exact]  # zero error variance: MinT keeps the base forecast (see _Weights)
     if nonnegative:
         b = np.clip(b, 0.0, None)
     return h.aggregate(b)
@@ -339,7 +351,8 @@ def reconciled_std(
         return cov.corr_times(X) if cov is not None else X
 
     out = np.empty_like(Sg)
-    proj = None if method == "bottom_up" else _Projection.build(h, _weights(method, h, cov))
+    weights = None if method == "bottom_up" else _weights(method, h, cov)
+    proj = None if weights is None else _Projection.build(h, weights)
     Kinv = None if proj is None else np.linalg.inv(proj.K)
     for k in range(Sg.shape[1]):
         s = Sg[:, k]
@@ -356,6 +369,7 @@ def reconciled_std(
             Q = Kinv @ (U.T @ SU) @ Kinv
             term3 = np.einsum("ij,ij->i", proj.WU @ Q, proj.WU)
             var = s**2 - 2 * term2 + term3
+            var[weights.exact] = s[weights.exact] ** 2  # their row of M is e_i (see _Weights)
         out[:, k] = np.sqrt(np.clip(var, 0.0, None))
     return out
 

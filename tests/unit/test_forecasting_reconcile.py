@@ -189,6 +189,23 @@ def test_reconcile_forecasts_frames():
     assert info2["method"] == "wls_struct" and info2["notes"]
 
 
+def test_a_series_with_zero_error_variance_keeps_its_base_forecast_exactly():
+    # Family F over A (active) and Z (inactive: forecast 0, zero-width interval, no backtest errors). MinT with
+    # W_ZZ = 0 leaves Z at 0 (its row of W U is 0) and puts the whole gap on A: base (F, A, Z) = (10, 6, 0),
+    # errors of F and A with variance 4 and 1, uncorrelated -> W = diag(4, 1, 0); U'y = 10 - 6 - 0 = 4,
+    # W U = (4, -1, 0), K = 5, z = 0.8 -> (10 - 3.2, 6 + 0.8, 0) = (6.8, 6.8, 0).
+    h = rc.Hierarchy.from_levels(["A", "Z"], [["F", "F"]])
+    cov = rc.ShrunkCovariance(np.array([2.0, 1.0, 0.0]), np.zeros((4, 3)), 1.0)
+    got = rc.reconcile(np.array([10.0, 6.0, 0.0]), h, "mint_shrink", cov)[:, 0]
+    assert got[2] == 0.0  # exactly: not the 1e-9 floor's tiny share of the gap
+    np.testing.assert_allclose(got, [6.8, 6.8, 0.0], rtol=1e-6)
+    sd = rc.reconciled_std(np.array([2.0, 1.0, 0.0]), h, "mint_shrink", cov)[:, 0]
+    assert sd[2] == 0.0
+    # ... even where the floor alone would have moved Z (base Z = 0 with a gap that pulls the others down)
+    got = rc.reconcile(np.array([2.0, 6.0, 0.0]), h, "mint_shrink", cov, nonnegative=False)[:, 0]
+    assert got[2] == 0.0 and got[0] == pytest.approx(got[1])
+
+
 def test_scaling_aggregate_variances_trusts_the_family_more():
     # 2-SKU example with W = diag(1, 1, 1): MinT gives F = 9 (see the OLS case). With the family's variance
     # scaled by 0.5: W = diag(0.5, 1, 1), U'WU = 2.5, z = 3 / 2.5 = 1.2, F = 10 - 0.5 x 1.2 = 9.4,
