@@ -91,8 +91,12 @@ CALIBRATED_CLASSES = frozenset({"smooth", "erratic"})
 #: Exponent on the backtest's interval factor (0: the models' intervals as they are, 1: the factor itself).
 CALIBRATION_WEIGHT = 0.3
 
-#: The backtest's factor is clipped to this range before the exponent (so a bound moves by at most 2^0.3).
+#: The backtest's factor is clipped to this range before the exponent (0.5 ** 0.3 to 2 ** 0.3 after it; a wider
+#: level can move further, to keep holding a narrower one).
 CALIBRATION_CLIP = (0.5, 2.0)
+
+#: The z of a backtest miss where the interval had no width (its forecast was 0): above any clip.
+_UNBOUNDED_MISS = 1e6
 
 #: Fewest backtest errors from which a factor is estimated.
 MIN_CALIBRATION_ERRORS = 6
@@ -180,8 +184,8 @@ def calibrate_bounds(
     at a lower level gets a narrower interval): z = |error| / half-width. The factor that would have held
     ``level`` % of the backtest actuals is the ``level`` % quantile of z (1: the interval was right; 0.8: it was
     a fifth too wide). With at least ``MIN_CALIBRATION_ERRORS`` errors, each bound's distance from the mean is
-    multiplied by clip(factor, ``CALIBRATION_CLIP``) ** ``weight``; the lower bound stays >= 0, and a wider level
-    is widened to hold a narrower one where the two factors would cross.
+    multiplied by clip(factor, ``CALIBRATION_CLIP``) ** ``weight``; the lower bound stays >= 0 (and at 0 where it
+    was clipped there), and a wider level is widened to hold a narrower one where the two factors would cross.
 
     Why shrink (``weight`` = 0.3) and not use the factor itself: three origins 6 months apart give at most
     3 x h overlapping errors, so the quantile is a noisy estimate. Chosen on the tuning sets only (every M1 and
@@ -192,18 +196,25 @@ def calibrate_bounds(
     weight  M1 (1,851 pairs)                         M3 (4,284 pairs)
     ======  =======================================  =======================================
     0       5.519 / 9.136 (77.6% / 91.6%)            3.866 / 5.964 (82.3% / 95.8%)
-    0.2     5.494 / 9.083 (78.3% / 91.6%)            3.836 / 5.910 (82.5% / 95.5%)
-    **0.3** **5.497 / 9.095 (78.7% / 91.6%)**        **3.829 / 5.904 (82.5% / 95.2%)**
-    0.5     5.529 / 9.194 (79.1% / 91.5%)            3.834 / 5.930 (82.5% / 94.6%)
-    1       5.779 / 9.817 (79.6% / 90.4%)            3.948 / 6.239 (81.6% / 92.5%)
+    0.2     5.494 / 9.084 (78.3% / 91.6%)            3.836 / 5.911 (82.5% / 95.5%)
+    **0.3** **5.497 / 9.096 (78.7% / 91.6%)**        **3.829 / 5.904 (82.5% / 95.2%)**
+    0.5     5.530 / 9.197 (79.1% / 91.5%)            3.834 / 5.931 (82.5% / 94.6%)
+    1       5.779 / 9.822 (79.6% / 90.4%)            3.948 / 6.237 (81.6% / 92.6%)
     ======  =======================================  =======================================
 
-    Not adopted (same sets, weight 0.2-0.5): one factor from the 80% quantile for both levels, or from the
-    errors' RMS, mean or median absolute value in standard deviations (each within 0.5% of the chosen rule on
-    three of the four figures and worse on the fourth); the members' error spread from their last 60 months of
-    residuals instead (M1 5.560 / 9.375, M3 3.861 / 6.051). Car parts, the third tuning set, has only 85 smooth
-    or erratic windows of 7,527: there the 80% interval held 82.7% instead of 94.3% of the actuals, but its MSIS
-    went from 2.077 to 2.127 (95%: 2.783 -> 2.812); the whole set is unchanged to the third decimal.
+    0.3 has the largest mean relative improvement over the four figures (0.70%; 0.2: 0.67%, better on M1,
+    worse on M3). Not adopted (same sets, weights 0.2-0.5, measured before the two corrections below, which
+    moved the chosen rule's figures by at most 0.001): one factor from the 80% quantile for both levels, or
+    from the errors' RMS, mean or median absolute value in standard deviations (each within 0.5% of the chosen
+    rule on three of the four figures and worse on the fourth); and, against weight 0, the members' error
+    spread from their last 60 months of residuals (M1 5.560 / 9.375, M3 3.861 / 6.051: worse on three of the
+    four). Car parts, the third tuning set, has only 85 smooth or erratic windows of 7,527: there the 80%
+    interval holds 93.9% instead of 94.3% of the actuals and its MSIS goes from 2.077 to 2.075 (95%: 99.0%
+    either way, 2.783 -> 2.812); the whole set's coverage stays 84.6% / 92.7%.
+
+    Two corrections (8 December, found in review, both in the direction of wider intervals): a lower bound that
+    was clipped at 0 stays at 0 (narrowing it used to lift it off 0), and a backtest miss where the forecast
+    was 0 (no interval width there) counts as a miss beyond the clip instead of being dropped.
 
     Returns the new bounds and ``{level: factor applied}`` (levels left as they were are not in it).
     """
@@ -220,11 +231,17 @@ def calibrate_bounds(
         with np.errstate(divide="ignore", invalid="ignore"):
             scale = np.where(positive, f / np.where(positive, m, 1.0), 1.0)
             z = np.where(err >= 0, err / (up * scale), -err / (down * scale))
+        # a miss where the interval had no width (a backtest forecast of 0) is a miss beyond any factor, not
+        # a value to drop; 0 / 0 (no error, no width) says nothing
+        z = np.where(np.isposinf(z), _UNBOUNDED_MISS, z)
         z = z[np.isfinite(z)]
         if z.size < MIN_CALIBRATION_ERRORS:
             continue
         factor = float(np.clip(np.quantile(z, lv / 100.0), *CALIBRATION_CLIP)) ** weight
-        out[lv] = (np.clip(mean - (mean - lo) * factor, 0.0, None), mean + (hi - mean) * factor)
+        # a lower bound clipped at 0 stays at 0: its interval reached below 0 before the clip, and narrowing it
+        # by ``factor`` would otherwise lift it off 0 and leave the zero-demand months outside
+        new_lo = np.where(lo <= 0.0, 0.0, np.clip(mean - (mean - lo) * factor, 0.0, None))
+        out[lv] = (new_lo, mean + (hi - mean) * factor)
         factors[lv] = factor
     inner: tuple[np.ndarray, np.ndarray] | None = None
     for lv in sorted(out):  # a wider level never ends up inside a narrower one

@@ -258,16 +258,53 @@ def test_calibration_measures_errors_relative_to_the_backtest_level_and_clips_th
     assert factors[80] == pytest.approx(2.0**0.3)
 
 
-def test_calibration_needs_six_errors_and_keeps_levels_nested():
+def test_calibration_needs_six_errors():
     mean = np.array([100.0] * 5)
-    bounds = {80: (np.full(5, 90.0), np.full(5, 110.0)), 95: (np.full(5, 89.0), np.full(5, 111.0))}
-    actual, backtest = np.full((1, 5), 130.0), np.full((1, 5), 100.0)
-    out, factors = calibrate_bounds(mean, bounds, actual, backtest)
+    bounds = {80: (np.full(5, 90.0), np.full(5, 110.0))}
+    out, factors = calibrate_bounds(mean, bounds, np.full((1, 5), 130.0), np.full((1, 5), 100.0))
     assert factors == {} and out[80][1][0] == 110.0  # 5 errors: too few, unchanged
-    actual, backtest = np.full((2, 5), 130.0), np.full((2, 5), 100.0)  # z = 3 at 80% (clip 2), 30/11 at 95%
-    out, factors = calibrate_bounds(mean, bounds, actual, backtest)
-    assert factors[80] == pytest.approx(2.0**0.3) and factors[95] == pytest.approx(2.0**0.3)
-    assert (out[95][1] >= out[80][1]).all() and (out[95][0] <= out[80][0]).all()
+
+
+def test_calibration_keeps_a_wider_level_around_a_narrower_one():
+    # Worked by hand. Step 1: 80% +-10, 95% +-20; step 2: 80% +-10, 95% +-11; three origins with errors 15 at
+    # step 1 and 1 at step 2. z80 = 1.5 x 3, 0.1 x 3 -> 80% quantile (position 4 of 0..5) 1.5 -> x1.5 ** 0.3 =
+    # 1.1294; z95 = 0.75 x 3, 0.0909 x 3 -> 95% quantile (position 4.75) 0.75 -> x0.75 ** 0.3 = 0.9173. At step
+    # 2 the 80% half-width becomes 11.294 and the 95% one 10.09: the 95% interval is widened to hold the 80% one.
+    mean = np.array([100.0, 100.0])
+    bounds = {
+        80: (np.array([90.0, 90.0]), np.array([110.0, 110.0])),
+        95: (np.array([80.0, 89.0]), np.array([120.0, 111.0])),
+    }
+    actual = np.array([[115.0, 101.0], [115.0, 101.0], [115.0, 101.0]])
+    out, factors = calibrate_bounds(mean, bounds, actual, np.full((3, 2), 100.0))
+    assert factors[80] == pytest.approx(1.5**0.3) and factors[95] == pytest.approx(0.75**0.3)
+    np.testing.assert_allclose(out[80][1], 100 + 10 * 1.5**0.3)
+    assert out[95][1][0] == pytest.approx(100 + 20 * 0.75**0.3)  # step 1: its own factor
+    assert out[95][1][1] == pytest.approx(100 + 10 * 1.5**0.3)  # step 2: the 80% bound, not 100 + 11 x 0.917
+    assert out[95][0][1] == pytest.approx(100 - 10 * 1.5**0.3)
+
+
+def test_calibration_leaves_a_lower_bound_at_zero_at_zero():
+    # An erratic item: mean 10, 80% interval clipped to [0, 20]; small backtest errors narrow it (factor < 1),
+    # but the lower bound reached below 0 before the clip, so it stays at 0 (zero-demand months stay inside).
+    mean = np.array([10.0, 10.0])
+    bounds = {80: (np.array([0.0, 0.0]), np.array([20.0, 20.0]))}
+    actual = np.array([[11.0, 9.0], [11.0, 9.0], [11.0, 9.0]])
+    out, factors = calibrate_bounds(mean, bounds, actual, np.full((3, 2), 10.0))
+    assert factors[80] < 1.0
+    assert (out[80][0] == 0.0).all() and (out[80][1] < 20.0).all()
+
+
+def test_a_backtest_miss_with_a_zero_forecast_counts_as_a_large_miss():
+    # Two origins forecast 100 and miss by 1 (z = 0.1 of the +-10 half-width); the third forecast 0 (no width at
+    # that level) and demand came: z is unbounded. 9 errors, sorted 0.1 x 6 then 3 unbounded: the 80% quantile
+    # (position 6.4) is unbounded, so the factor is the clip, 2 ** 0.3 (dropping them would narrow: 0.5 ** 0.3).
+    mean = np.array([100.0] * 3)
+    bounds = {80: (np.full(3, 90.0), np.full(3, 110.0))}
+    actual = np.array([[101.0, 99.0, 101.0], [99.0, 101.0, 99.0], [20.0, 25.0, 30.0]])
+    backtest = np.array([[100.0] * 3, [100.0] * 3, [0.0] * 3])
+    _, factors = calibrate_bounds(mean, bounds, actual, backtest)
+    assert factors[80] == pytest.approx(2.0**0.3)
 
 
 def test_smooth_series_intervals_are_calibrated_and_the_reason_says_so():
