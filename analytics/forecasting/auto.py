@@ -210,7 +210,7 @@ def calibrate_bounds(
     spread from their last 60 months of residuals (M1 5.560 / 9.375, M3 3.861 / 6.051: worse on three of the
     four). Car parts, the third tuning set, has only 85 smooth or erratic windows of 7,527: there the 80%
     interval holds 93.9% instead of 94.3% of the actuals and its MSIS goes from 2.077 to 2.075 (95%: 99.0%
-    either way, 2.783 -> 2.812); the whole set's coverage stays 84.6% / 92.7%.
+    either way, 2.783 -> 2.812); the whole set's coverage is unchanged.
 
     Two corrections (8 December, found in review, both in the direction of wider intervals): a lower bound that
     was clipped at 0 stays at 0 (narrowing it used to lift it off 0), and a backtest miss where the forecast
