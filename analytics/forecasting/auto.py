@@ -226,10 +226,10 @@ def calibrate_bounds(
     y, f, m = actual[:, :steps], backtest[:, :steps], mean[:steps]
     err = y - f
     positive = m > 0
+    scale = np.where(positive, f / np.where(positive, m, 1.0), 1.0)  # the backtest's level against the mean's
     for lv, (lo, hi) in bounds.items():
         up, down = hi[:steps] - m, m - lo[:steps]
         with np.errstate(divide="ignore", invalid="ignore"):
-            scale = np.where(positive, f / np.where(positive, m, 1.0), 1.0)
             z = np.where(err >= 0, err / (up * scale), -err / (down * scale))
         # a miss where the interval had no width (a backtest forecast of 0) is a miss beyond any factor, not
         # a value to drop; 0 / 0 (no error, no width) says nothing
